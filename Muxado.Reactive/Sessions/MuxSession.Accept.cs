@@ -1,0 +1,226 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
+using System.Reactive.Linq;
+using System.Runtime.CompilerServices;
+
+namespace Muxado.Reactive;
+
+public sealed partial class MuxSession
+{
+    private readonly Queue<MuxStream> _backlog = new();
+    private readonly Queue<TaskCompletionSource<MuxStream>> _acceptWaiters = new();
+    private readonly List<IObserver<MuxStream>> _incomingObservers = [];
+    private int _nextObserver;
+    private bool _incomingDrainScheduled;
+
+    /// <summary>
+    /// The streams the peer opens. Each stream is delivered exactly once: to one subscriber (several
+    /// subscribers take turns) or to one <see cref="AcceptAsync"/> caller. Streams that arrive while nobody
+    /// listens wait in the accept backlog (<see cref="MuxSessionOptions.AcceptBacklog"/>). Completes when the
+    /// session ends cleanly, fails with <see cref="MuxadoSessionException"/> otherwise.
+    /// </summary>
+    /// <remarks>Delivered on <see cref="MuxSessionOptions.Scheduler"/>, never on the transport's reader.</remarks>
+    public IObservable<MuxStream> Incoming => Observable.Create<MuxStream>(observer =>
+    {
+        lock (Gate)
+        {
+            if (_end is not null && _backlog.Count == 0)
+            {
+                NotifyEnd(observer, _end);
+                return Disposable.Empty;
+            }
+            _incomingObservers.Add(observer);
+            ScheduleIncomingDrainLocked();
+        }
+        return Disposable.Create(() =>
+        {
+            lock (Gate)
+            {
+                _incomingObservers.Remove(observer);
+            }
+        });
+    });
+
+    /// <summary>Waits for the next stream the peer opens.</summary>
+    /// <exception cref="MuxadoSessionException">The session ended.</exception>
+    public Task<MuxStream> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource<MuxStream> waiter;
+        lock (Gate)
+        {
+            if (_backlog.Count > 0)
+            {
+                return Task.FromResult(TakeAcceptedLocked());
+            }
+            if (_end is not null)
+            {
+                return Task.FromException<MuxStream>(new MuxadoSessionException(_end));
+            }
+            waiter = new TaskCompletionSource<MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _acceptWaiters.Enqueue(waiter);
+        }
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return waiter.Task;
+        }
+        return WithCancellation(waiter, cancellationToken);
+    }
+
+    private async Task<MuxStream> WithCancellation(TaskCompletionSource<MuxStream> waiter, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.Register(() => waiter.TrySetCanceled(cancellationToken)))
+        {
+            try
+            {
+                return await waiter.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // A stream handed to a waiter that was cancelled at the same moment goes back to the backlog.
+                if (waiter.Task.IsCompletedSuccessfully)
+                {
+                    RequeueAccepted(waiter.Task.Result);
+                }
+                throw;
+            }
+        }
+    }
+
+    private void RequeueAccepted(MuxStream stream)
+    {
+        lock (Gate)
+        {
+            _backlog.Enqueue(stream);
+            ScheduleIncomingDrainLocked();
+        }
+    }
+
+    /// <summary>The streams the peer opens, as an async sequence; ends when the session ends cleanly.</summary>
+    public async IAsyncEnumerable<MuxStream> AcceptAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            MuxStream stream;
+            try
+            {
+                stream = await AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (MuxadoSessionException ex) when (ex.End.IsClean)
+            {
+                yield break;
+            }
+            yield return stream;
+        }
+    }
+
+    private void EnqueueAcceptedLocked(MuxStream stream)
+    {
+        while (_acceptWaiters.Count > 0)
+        {
+            var waiter = _acceptWaiters.Dequeue();
+            Core.Accepted(stream.Id);
+            if (waiter.TrySetResult(stream))
+            {
+                return;
+            }
+        }
+        _backlog.Enqueue(stream);
+        ScheduleIncomingDrainLocked();
+    }
+
+    private MuxStream TakeAcceptedLocked()
+    {
+        var stream = _backlog.Dequeue();
+        Core.Accepted(stream.Id);
+        return stream;
+    }
+
+    private void ScheduleIncomingDrainLocked()
+    {
+        if (_incomingDrainScheduled || _incomingObservers.Count == 0 || _backlog.Count == 0)
+        {
+            return;
+        }
+        _incomingDrainScheduled = true;
+        Scheduler.Schedule(DrainIncoming);
+    }
+
+    private void DrainIncoming()
+    {
+        while (true)
+        {
+            IObserver<MuxStream> observer;
+            MuxStream stream;
+            lock (Gate)
+            {
+                if (_incomingObservers.Count == 0 || _backlog.Count == 0)
+                {
+                    _incomingDrainScheduled = false;
+                    if (_end is not null && _backlog.Count == 0)
+                    {
+                        EndObserversLocked();
+                    }
+                    return;
+                }
+                stream = TakeAcceptedLocked();
+                observer = _incomingObservers[_nextObserver++ % _incomingObservers.Count];
+            }
+            observer.OnNext(stream);
+        }
+    }
+
+    private void EndAccepting(SessionEnd end)
+    {
+        TaskCompletionSource<MuxStream>[] waiters;
+        lock (Gate)
+        {
+            waiters = [.. _acceptWaiters];
+            _acceptWaiters.Clear();
+            if (_backlog.Count > 0)
+            {
+                // Streams that arrived before the end are still handed out (their readers see the session
+                // error after their data); the drain ends the observers once the backlog is empty.
+                ScheduleIncomingDrainLocked();
+            }
+            else
+            {
+                EndObserversLocked();
+            }
+        }
+        var error = new MuxadoSessionException(end);
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetException(error);
+        }
+    }
+
+    private void EndObserversLocked()
+    {
+        if (_incomingObservers.Count == 0 || _end is null)
+        {
+            return;
+        }
+        var observers = _incomingObservers.ToArray();
+        _incomingObservers.Clear();
+        var end = _end;
+        Scheduler.Schedule(() =>
+        {
+            foreach (var observer in observers)
+            {
+                NotifyEnd(observer, end);
+            }
+        });
+    }
+
+    private static void NotifyEnd(IObserver<MuxStream> observer, SessionEnd end)
+    {
+        if (end.IsClean)
+        {
+            observer.OnCompleted();
+        }
+        else
+        {
+            observer.OnError(new MuxadoSessionException(end));
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Protocol;
+
+namespace Muxado.Reactive;
+
+public sealed partial class MuxSession
+{
+    /// <summary>The core's outputs, applied inside the session lock.</summary>
+    private sealed class Sink(MuxSession session) : IProtocolSink
+    {
+        public void WriteFrame(in Frame frame) => session.WriteFrameLocked(frame);
+
+        public IStreamSink OnRemoteStreamOpened(uint id)
+        {
+            var stream = new MuxStream(session) { Id = id };
+            session._live.Add(stream);
+            session.EnqueueAcceptedLocked(stream);
+            return stream;
+        }
+
+        public void OnRemoteGoAway(uint lastStreamId, ErrorCode code, string debug) => session._remoteGoAway = (code, debug);
+    }
+
+    /// <summary>Feeds the transport's frames into the core; the transport calls it serially.</summary>
+    private sealed class InboundObserver(MuxSession session) : IObserver<Frame>
+    {
+        public void OnNext(Frame value)
+        {
+            SessionFault? fault;
+            lock (session.Gate)
+            {
+                fault = session.Core.Receive(value, session.NowTicks);
+            }
+            if (fault is not null)
+            {
+                session.Fault(fault);
+            }
+        }
+
+        public void OnCompleted()
+        {
+            SessionFault fault;
+            (ErrorCode Code, string Debug)? remote;
+            lock (session.Gate)
+            {
+                if (session._end is not null)
+                {
+                    return;
+                }
+                remote = session._remoteGoAway;
+                fault = session.Core.TransportEnded();
+            }
+            // After the peer's clean GOAWAY, its EOF is the expected end of a clean close.
+            if (remote is { Code: ErrorCode.NoError })
+            {
+                session.End(new SessionEnd(ErrorCode.PeerEOF, fault.Message, remote.Value.Code, remote.Value.Debug, null), lingerForGoAway: true);
+                return;
+            }
+            session.Fault(fault);
+        }
+
+        public void OnError(Exception error)
+        {
+            SessionFault fault;
+            lock (session.Gate)
+            {
+                if (session._end is not null)
+                {
+                    return;
+                }
+                // A malformed frame's message becomes the GOAWAY debug text, as Go does.
+                fault = error is MuxadoException mux
+                    ? session.Core.Fail(mux.Code, mux.Message)
+                    : session.Core.Fail(ErrorCode.InternalError, "transport failed: " + error.Message);
+            }
+            session.Fault(fault, error);
+        }
+    }
+}

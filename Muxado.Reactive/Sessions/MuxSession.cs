@@ -1,0 +1,260 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Reactive.Concurrency;
+using System.Reactive.Subjects;
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Protocol;
+using Muxado.Reactive.Transports;
+
+namespace Muxado.Reactive;
+
+/// <summary>
+/// A muxado session: many full-duplex <see cref="MuxStream"/>s over one transport (DESIGN.md layer 3).
+/// </summary>
+/// <remarks>
+/// <para>Every input (a frame read, an open, a write, a read, a close) is applied to the sans-IO protocol
+/// core under one lock; frames go to <see cref="FrameTransport.Outbound"/> from inside that lock, so they
+/// leave in exactly the order the core produced them and a payload is serialised before a write returns.
+/// Application code (observers, continuations) never runs under the lock: data and streams are delivered
+/// by work items on <see cref="MuxSessionOptions.Scheduler"/>, one drain per stream, so a slow subscriber
+/// stalls only its own stream, whose memory is bounded by the window.</para>
+/// <para>The session starts reading when it is created and ends once: by <see cref="DisposeAsync"/>,
+/// by <see cref="GoAwayAsync"/> followed by the transport's end, by a protocol violation (GOAWAY with
+/// the code and debug text, a linger of <see cref="MuxSessionOptions.GoAwayLinger"/>, then the transport
+/// is closed), or by the transport ending. <see cref="Completion"/> and <see cref="Ended"/> report how.</para>
+/// </remarks>
+public sealed partial class MuxSession : IAsyncDisposable
+{
+    private readonly FrameTransport _transport;
+    private readonly IDisposable _inboundSubscription;
+    private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly AsyncSubject<SessionEnd> _ended = new();
+    private readonly HashSet<MuxStream> _live = [];
+    private SessionEnd? _end;
+    private (ErrorCode Code, string Debug)? _remoteGoAway;
+
+    private MuxSession(FrameTransport transport, SessionRole role, MuxSessionOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        Options = (options ?? MuxSessionOptions.Default).Validate();
+        Role = role;
+        _transport = transport;
+        Core = new ProtocolCore(role, Options, new Sink(this));
+        _inboundSubscription = transport.Inbound.Subscribe(new InboundObserver(this));
+    }
+
+    /// <summary>Starts a client session (opens odd stream ids) over <paramref name="transport"/>.</summary>
+    public static MuxSession Client(FrameTransport transport, MuxSessionOptions? options = null) => new(transport, SessionRole.Client, options);
+
+    /// <summary>Starts a server session (opens even stream ids) over <paramref name="transport"/>.</summary>
+    public static MuxSession Server(FrameTransport transport, MuxSessionOptions? options = null) => new(transport, SessionRole.Server, options);
+
+    /// <summary>The validated settings.</summary>
+    public MuxSessionOptions Options { get; }
+
+    /// <summary>Client (odd ids) or server (even ids).</summary>
+    public SessionRole Role { get; }
+
+    /// <summary>Completes, never faults, when the session has ended; says how.</summary>
+    public Task<SessionEnd> Completion => _completion.Task;
+
+    /// <summary>Yields one <see cref="SessionEnd"/> and completes when the session ends.</summary>
+    public IObservable<SessionEnd> Ended => _ended;
+
+    /// <summary>The peer's GOAWAY code and debug text, once one has arrived.</summary>
+    public (ErrorCode Code, string Debug)? RemoteGoAway { get { lock (Gate) { return _remoteGoAway; } } }
+
+    internal object Gate { get; } = new();
+    internal ProtocolCore Core { get; }
+    internal IScheduler Scheduler => Options.Scheduler;
+    internal long NowTicks => Scheduler.Now.UtcTicks;
+
+    /// <summary>
+    /// Opens a stream. No handshake: the SYN goes out at once and the stream is usable immediately.
+    /// </summary>
+    /// <exception cref="MuxadoException">With <see cref="ErrorCode.RemoteGoneAway"/> after the peer's GOAWAY,
+    /// <see cref="ErrorCode.StreamsExhausted"/> when ids ran out, <see cref="ErrorCode.SessionClosed"/> after the end.</exception>
+    public MuxStream Open()
+    {
+        lock (Gate)
+        {
+            var stream = new MuxStream(this);
+            var code = Core.TryOpen(stream, out uint id);
+            if (code != ErrorCode.NoError)
+            {
+                throw OpenFailure(code);
+            }
+            stream.Id = id;
+            _live.Add(stream);
+            return stream;
+        }
+    }
+
+    /// <summary>Opens a stream; the asynchronous form of <see cref="Open"/> (opening never waits).</summary>
+    public ValueTask<MuxStream> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask<MuxStream>(Open());
+    }
+
+    private Exception OpenFailure(ErrorCode code) => code switch
+    {
+        ErrorCode.SessionClosed when _end is not null => new MuxadoSessionException(_end),
+        ErrorCode.RemoteGoneAway => new MuxadoException(code, "cannot open a stream: the peer sent GOAWAY" +
+            (_remoteGoAway is { } g ? $" ({g.Code} \"{g.Debug}\")" : string.Empty)),
+        ErrorCode.StreamsExhausted => new MuxadoException(code, "cannot open a stream: stream ids are exhausted"),
+        _ => new MuxadoException(code, "cannot open a stream: the session is closed"),
+    };
+
+    /// <summary>
+    /// Sends GOAWAY: the peer may open no more streams; streams already open go on. The session stays open
+    /// (Go's padding frame follows so that a Go reader stays in sync).
+    /// </summary>
+    public Task GoAwayAsync(ErrorCode code = ErrorCode.NoError, string debug = "", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(debug);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (Gate)
+        {
+            if (_end is not null)
+            {
+                return Task.FromException(new MuxadoSessionException(_end));
+            }
+            Core.GoAway(code, debug, sessionStaysOpen: true);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Closes the session cleanly: GOAWAY(NoError, "no error"), waits up to the linger for it to be
+    /// written, then closes the transport. Open streams end with <see cref="ErrorCode.SessionClosed"/>.
+    /// Idempotent and safe to call from several threads at once.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        bool first;
+        lock (Gate)
+        {
+            first = _end is null;
+            if (first)
+            {
+                Core.GoAway(ErrorCode.NoError, "no error", sessionStaysOpen: false);
+                Core.Shutdown();
+            }
+        }
+        if (first)
+        {
+            End(new SessionEnd(ErrorCode.NoError, "closed locally", _remoteGoAway?.Code, _remoteGoAway?.Debug, null), lingerForGoAway: true);
+        }
+        await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the session once: records how, ends every stream and pending call, closes the transport.</summary>
+    internal void End(SessionEnd end, bool lingerForGoAway)
+    {
+        MuxStream[] streams;
+        lock (Gate)
+        {
+            if (_end is not null)
+            {
+                return;
+            }
+            _end = end;
+            Core.Shutdown();
+            streams = [.. _live];
+            _live.Clear();
+        }
+        var error = end.Exception ?? new MuxadoSessionException(end);
+        foreach (var stream in streams)
+        {
+            stream.OnSessionEnded(error);
+        }
+        EndAccepting(end);
+        CloseTransport(lingerForGoAway);
+        _completion.TrySetResult(end);
+        _ended.OnNext(end);
+        _ended.OnCompleted();
+    }
+
+    private void CloseTransport(bool linger)
+    {
+        _inboundSubscription.Dispose();
+        try
+        {
+            _transport.Outbound.OnCompleted();
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // The transport is already gone; nothing is left to flush.
+        }
+        if (!linger || Options.GoAwayLinger == TimeSpan.Zero)
+        {
+            _ = _transport.DisposeAsync().AsTask();
+            return;
+        }
+        // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at the deadline.
+        var deadline = new CancellationTokenSource();
+        var timer = Scheduler.Schedule(Options.GoAwayLinger, () => deadline.Cancel());
+        _ = DrainThenDispose(deadline, timer);
+    }
+
+    private async Task DrainThenDispose(CancellationTokenSource deadline, IDisposable timer)
+    {
+        try
+        {
+            await _transport.WaitForWriteSpaceAsync(0, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The linger ran out: close anyway.
+        }
+        finally
+        {
+            timer.Dispose();
+            deadline.Dispose();
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ends the session because the core found a violation (its GOAWAY is already written).</summary>
+    internal void Fault(SessionFault fault, Exception? cause = null)
+    {
+        var end = new SessionEnd(fault.Code, fault.Message, _remoteGoAway?.Code, _remoteGoAway?.Debug, null);
+        End(end with { Exception = new MuxadoSessionException(end, cause) }, lingerForGoAway: true);
+    }
+
+    /// <summary>The stream needs no news of the session's end any more (finished or reset). Under the lock.</summary>
+    internal void ForgetLocked(MuxStream stream) => _live.Remove(stream);
+
+    /// <summary>Writes a frame from inside the lock. Frames after the end are dropped: the transport is closing.</summary>
+    internal void WriteFrameLocked(in Frame frame) => _transport.Outbound.OnNext(frame);
+
+    /// <summary>
+    /// Holds back DATA while the transport's queue is over its bound (the peer is not reading), and ends the
+    /// session with <see cref="ErrorCode.WriteTimeout"/> when it stays there for <see cref="MuxSessionOptions.WriteTimeout"/>.
+    /// </summary>
+    internal async ValueTask WaitForTransportSpaceAsync(CancellationToken cancellationToken)
+    {
+        if (_transport.PendingWriteBytes <= Options.MaxWriteQueueBytes)
+        {
+            return;
+        }
+        using var timeout = new CancellationTokenSource();
+        using var timer = Scheduler.Schedule(Options.WriteTimeout, () => timeout.Cancel());
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await _transport.WaitForWriteSpaceAsync(Options.MaxWriteQueueBytes, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            SessionFault fault;
+            lock (Gate)
+            {
+                fault = Core.Fail(ErrorCode.WriteTimeout, "transport accepted no bytes for " + Options.WriteTimeout);
+            }
+            Fault(fault);
+            throw new MuxadoSessionException(_end!);
+        }
+    }
+}
