@@ -177,7 +177,7 @@ internal sealed partial class ProtocolCore
     /// <summary>Counts a frame that costs us a reply or work for nothing; over budget the session ends with EnhanceYourCalm.</summary>
     private SessionFault? Charge(long nowTicks)
     {
-        if (nowTicks - _budgetWindowStart >= _options.ReplyBudgetWindow.Ticks)
+        if (_budgetWindowStart is not { } start || nowTicks - start >= _options.ReplyBudgetWindow.Ticks)
         {
             _budgetWindowStart = nowTicks;
             _budgetUsed = 0;

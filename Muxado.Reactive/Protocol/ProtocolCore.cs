@@ -27,7 +27,7 @@ internal sealed partial class ProtocolCore
     private int _remoteOpenCount;
     private int _backlogCount;
     private long _totalBuffered;
-    private long _budgetWindowStart = long.MinValue;
+    private long? _budgetWindowStart;
     private int _budgetUsed;
 
     public ProtocolCore(SessionRole role, MuxSessionOptions options, IProtocolSink sink)
