@@ -23,6 +23,21 @@ public class TestScheduler : VirtualTimeScheduler<long, long>
     /// <summary>Default bound on scheduled items run by <see cref="RunUntilIdle"/>, <see cref="RunTo"/> and <c>Start&lt;T&gt;</c>.</summary>
     public const int DefaultMaxSteps = 100_000;
 
+    private long _ticksPerFrame = Marbles.DefaultTicksPerFrame;
+
+    /// <summary>Virtual ticks one marble frame (<c>-</c> or an event) lasts; defaults to <see cref="Marbles.DefaultTicksPerFrame"/>.</summary>
+    public long TicksPerFrame
+    {
+        get => _ticksPerFrame;
+        set => _ticksPerFrame = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "A frame lasts at least one tick.");
+    }
+
+    /// <summary>
+    /// Absolute time of a hot or expected marble string's time zero (its <c>^</c>, or its first frame); defaults to
+    /// <see cref="ReactiveTest.Subscribed"/> so marbles line up with <see cref="Start{T}(Func{IObservable{T}})"/>.
+    /// </summary>
+    public long MarbleOrigin { get; set; } = ReactiveTest.Subscribed;
+
     /// <summary>Runs <paramref name="action"/> at absolute virtual time <paramref name="dueTime"/>.</summary>
     public IDisposable ScheduleAbsolute(long dueTime, Action action)
     {
