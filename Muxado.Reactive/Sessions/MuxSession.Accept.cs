@@ -56,7 +56,7 @@ public sealed partial class MuxSession
             {
                 return Task.FromException<MuxStream>(new MuxadoSessionException(_end));
             }
-            waiter = new TaskCompletionSource<MuxStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiter = new TaskCompletionSource<MuxStream>();
             _acceptWaiters.Enqueue(waiter);
         }
         if (!cancellationToken.CanBeCanceled)
@@ -115,14 +115,22 @@ public sealed partial class MuxSession
 
     private void EnqueueAcceptedLocked(MuxStream stream)
     {
-        while (_acceptWaiters.Count > 0)
+        while (_acceptWaiters.TryDequeue(out var waiter))
         {
-            var waiter = _acceptWaiters.Dequeue();
-            Core.Accepted(stream.Id);
-            if (waiter.TrySetResult(stream))
+            if (waiter.Task.IsCompleted)
             {
-                return;
+                continue; // cancelled
             }
+            Core.Accepted(stream.Id);
+            // Completed from the scheduler, outside the lock; a waiter cancelled meanwhile gives the stream back.
+            Scheduler.Schedule(() =>
+            {
+                if (!waiter.TrySetResult(stream))
+                {
+                    RequeueAccepted(stream);
+                }
+            });
+            return;
         }
         _backlog.Enqueue(stream);
         ScheduleIncomingDrainLocked();

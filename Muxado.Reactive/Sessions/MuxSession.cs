@@ -226,6 +226,15 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>The stream needs no news of the session's end any more (finished or reset). Under the lock.</summary>
     internal void ForgetLocked(MuxStream stream) => _live.Remove(stream);
 
+    /// <summary>
+    /// Completes a waiter from the scheduler, never from inside the lock: its continuation then runs like
+    /// any other delivery (on a test scheduler, deterministically, when the clock is advanced).
+    /// </summary>
+    internal void CompleteLater<T>(TaskCompletionSource<T> waiter, T value) => Scheduler.Schedule(() => waiter.TrySetResult(value));
+
+    /// <summary>Fails a waiter from the scheduler (see <see cref="CompleteLater{T}"/>).</summary>
+    internal void FailLater<T>(TaskCompletionSource<T> waiter, Exception error) => Scheduler.Schedule(() => waiter.TrySetException(error));
+
     /// <summary>Writes a frame from inside the lock. Frames after the end are dropped: the transport is closing.</summary>
     internal void WriteFrameLocked(in Frame frame) => _transport.Outbound.OnNext(frame);
 

@@ -104,7 +104,7 @@ public sealed partial class MuxStream
         if (_dataWaiter is { } waiter)
         {
             _dataWaiter = null;
-            waiter.TrySetResult(true);
+            _session.CompleteLater(waiter, true);
         }
     }
 
@@ -229,7 +229,7 @@ public sealed partial class MuxStream
                 {
                     return error is null ? null : throw error;
                 }
-                waiter = _dataWaiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiter = _dataWaiter ??= new TaskCompletionSource<bool>();
                 _pullActive = true;
             }
             try

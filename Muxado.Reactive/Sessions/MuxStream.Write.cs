@@ -49,7 +49,7 @@ public sealed partial class MuxStream
                     offset += result.BytesSent;
                     if (offset < data.Length && result.BytesSent == 0)
                     {
-                        waiter = _windowWaiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                        waiter = _windowWaiter = new TaskCompletionSource<bool>();
                     }
                 }
                 if (waiter is not null)

@@ -80,7 +80,10 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         _writeError ??= error;
         _front = default;
         _chunks?.Clear();
-        _windowWaiter?.TrySetException(error);
+        if (_windowWaiter is not null)
+        {
+            _session.FailLater(_windowWaiter, error);
+        }
         _windowWaiter = null;
         SignalReaderLocked();
         _session.ForgetLocked(this);
@@ -93,7 +96,10 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         {
             _readError ??= error;
             _writeError ??= error;
-            _windowWaiter?.TrySetException(error);
+            if (_windowWaiter is not null)
+            {
+                _session.FailLater(_windowWaiter, error);
+            }
             _windowWaiter = null;
             SignalReaderLocked();
         }
@@ -123,7 +129,10 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 
     void IStreamSink.OnSendWindowOpened()
     {
-        _windowWaiter?.TrySetResult(true);
+        if (_windowWaiter is not null)
+        {
+            _session.CompleteLater(_windowWaiter, true);
+        }
         _windowWaiter = null;
     }
 }

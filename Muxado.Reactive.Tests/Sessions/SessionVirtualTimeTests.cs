@@ -1,0 +1,313 @@
+using System.Reactive.Linq;
+using System.Text;
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Tests.Testing;
+
+namespace Muxado.Reactive.Tests.Sessions;
+
+/// <summary>Two sessions back to back in virtual time: whole conversations, frame by frame, with no sleeps.</summary>
+public class SessionVirtualTimeTests
+{
+    private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+
+    private static List<byte> Collect(MuxStream stream, out Func<Exception?> error, out Func<bool> completed)
+    {
+        var bytes = new List<byte>();
+        Exception? failure = null;
+        bool done = false;
+        stream.Received.Subscribe(c => bytes.AddRange(c.ToArray()), e => failure = e, () => done = true);
+        error = () => failure;
+        completed = () => done;
+        return bytes;
+    }
+
+    [Test]
+    public async Task Open_write_half_close_and_reply_round_trip()
+    {
+        await using var pair = new SessionPair();
+        var accepted = new List<MuxStream>();
+        pair.Server.Incoming.Subscribe(accepted.Add);
+
+        var stream = pair.Client.Open();
+        await stream.WriteAsync(B("hello muxado"));
+        await stream.CloseWriteAsync();
+        pair.Run();
+
+        Assert.That(accepted, Has.Count.EqualTo(1));
+        var serverSide = accepted[0];
+        Assert.That(serverSide.Id, Is.EqualTo(3u));
+        var received = Collect(serverSide, out var error, out var completed);
+        pair.Run();
+        Assert.That(Encoding.ASCII.GetString(received.ToArray()), Is.EqualTo("hello muxado"));
+        Assert.That(completed(), Is.True);
+
+        await serverSide.WriteAsync(B("HELLO"));
+        await serverSide.DisposeAsync();
+        var reply = Collect(stream, out var replyError, out var replyDone);
+        pair.Run();
+        Assert.That(Encoding.ASCII.GetString(reply.ToArray()), Is.EqualTo("HELLO"));
+        Assert.That(replyDone(), Is.True);
+        Assert.That(replyError(), Is.Null);
+
+        // What went over the wire, in order: Go's frames, except our empty SYN first.
+        Assert.That(pair.ClientFrames.Select(f => f.Frame).Take(3), Is.EqualTo(new[]
+        {
+            Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn),
+            Frame.Data(3, B("hello muxado")),
+            Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin),
+        }));
+        Assert.That(pair.ServerFrames.Select(f => f.Frame), Is.EqualTo(new[]
+        {
+            Frame.Data(3, B("HELLO")),
+            Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin),
+        }), "no WNDINC after the peer's FIN: credit it could never use");
+    }
+
+    [Test]
+    public async Task Streams_arriving_before_anyone_subscribes_wait_in_the_backlog_and_are_delivered_once()
+    {
+        await using var pair = new SessionPair();
+        var opened = Enumerable.Range(0, 5).Select(_ => pair.Client.Open()).ToList();
+        pair.Run();
+
+        var first = new List<uint>();
+        var second = new List<uint>();
+        pair.Server.Incoming.Subscribe(s => first.Add(s.Id));
+        pair.Server.Incoming.Subscribe(s => second.Add(s.Id));
+        var viaAccept = pair.Server.AcceptAsync();
+        pair.Run();
+
+        var all = first.Concat(second).ToList();
+        if (viaAccept.IsCompletedSuccessfully)
+        {
+            all.Add(viaAccept.Result.Id);
+        }
+        Assert.That(all.Order(), Is.EqualTo(opened.Select(s => s.Id)), "each stream exactly once");
+    }
+
+    [Test]
+    public async Task Writer_stops_at_the_window_and_resumes_as_the_reader_consumes()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { WindowSize = 1024, MaxFramePayload = 256 });
+        var stream = pair.Client.Open();
+        var write = stream.WriteAsync(new byte[3000]).AsTask();
+        pair.Run();
+        Assert.That(write.IsCompleted, Is.False, "3000 bytes cannot pass a 1024-byte window while nobody reads");
+        Assert.That(pair.ClientFrames.Where(f => f.Frame.Type == FrameType.Data).Sum(f => f.Frame.Length), Is.EqualTo(1024));
+
+        var serverSide = await pair.Server.AcceptAsync();
+        var received = Collect(serverSide, out _, out _);
+        pair.Run();
+        Assert.That(write.IsCompletedSuccessfully, Is.True);
+        Assert.That(received, Has.Count.EqualTo(3000));
+        var credits = pair.ServerFrames.Where(f => f.Frame.Type == FrameType.WndInc).Select(f => (int)f.Frame.Increment).ToList();
+        Assert.That(credits.Sum(), Is.EqualTo(3000));
+        Assert.That(credits, Has.All.GreaterThanOrEqualTo(256), "credit is coalesced, never a WNDINC per tiny read");
+    }
+
+    [Test]
+    public async Task Credit_held_across_an_async_hop_keeps_backpressure()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { WindowSize = 1024, MaxFramePayload = 512 });
+        var stream = pair.Client.Open();
+        var write = stream.WriteAsync(new byte[2048]).AsTask();
+        pair.Run();
+        var serverSide = await pair.Server.AcceptAsync();
+        var held = new List<CreditedChunk>();
+        serverSide.ReceivedWithCredit().Subscribe(held.Add);
+        pair.Run();
+
+        Assert.That(held.Sum(c => c.Data.Length), Is.EqualTo(1024), "delivered, but the credit is still held");
+        Assert.That(write.IsCompleted, Is.False);
+        Assert.That(pair.ServerFrames.Any(f => f.Frame.Type == FrameType.WndInc), Is.False);
+
+        held[0].Release();
+        held[0].Release(); // idempotent
+        pair.Run();
+        Assert.That(held.Sum(c => c.Data.Length), Is.EqualTo(1536));
+        foreach (var chunk in held.ToList())
+        {
+            chunk.Release();
+        }
+        pair.Run();
+        foreach (var chunk in held.ToList())
+        {
+            chunk.Release();
+        }
+        pair.Run();
+        Assert.That(write.IsCompletedSuccessfully, Is.True);
+        Assert.That(held.Sum(c => c.Data.Length), Is.EqualTo(2048));
+    }
+
+    [Test]
+    public async Task Peer_reset_fails_the_reader_with_the_code()
+    {
+        await using var pair = new SessionPair();
+        var stream = pair.Client.Open();
+        await stream.WriteAsync(B("q"));
+        pair.Run();
+        var serverSide = await pair.Server.AcceptAsync();
+        var observer = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        stream.Reset(ErrorCode.StreamCancelled);
+        pair.Run();
+        serverSide.Received.Subscribe(observer);
+        pair.Run();
+        var error = observer.Messages.Single().Value.Exception as MuxadoStreamException;
+        Assert.That(error, Is.Not.Null);
+        Assert.That(error!.Code, Is.EqualTo(ErrorCode.StreamCancelled));
+        Assert.That(error.ByPeer, Is.True);
+        Assert.ThrowsAsync<MuxadoStreamException>(async () => await stream.WriteAsync(B("x")));
+    }
+
+    [Test]
+    public async Task Goaway_refuses_new_streams_and_open_fails_with_remote_gone_away()
+    {
+        await using var pair = new SessionPair();
+        var before = pair.Client.Open();
+        pair.Run();
+        await pair.Server.GoAwayAsync(ErrorCode.NoError, "draining");
+        pair.Run();
+        var ex = Assert.Throws<MuxadoException>(() => pair.Client.Open());
+        Assert.That(ex!.Code, Is.EqualTo(ErrorCode.RemoteGoneAway));
+        Assert.That(ex.Message, Does.Contain("draining"));
+        Assert.That(pair.Client.RemoteGoAway, Is.EqualTo((ErrorCode.NoError, "draining")));
+
+        // The stream opened before the GOAWAY still works.
+        await before.WriteAsync(B("still here"));
+        await before.CloseWriteAsync();
+        var serverSide = await pair.Server.AcceptAsync();
+        var got = Collect(serverSide, out _, out var done);
+        pair.Run();
+        Assert.That(Encoding.ASCII.GetString(got.ToArray()), Is.EqualTo("still here"));
+        Assert.That(done(), Is.True);
+    }
+
+    [Test]
+    public async Task Backlog_overflow_resets_the_extra_stream_with_accept_queue_full()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { AcceptBacklog = 2 });
+        var streams = Enumerable.Range(0, 3).Select(_ => pair.Client.Open()).ToList();
+        var observer = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        streams[2].Received.Subscribe(observer);
+        pair.Run();
+        var error = observer.Messages.Single().Value.Exception as MuxadoStreamException;
+        Assert.That(error?.Code, Is.EqualTo(ErrorCode.AcceptQueueFull));
+        Assert.That((await pair.Server.AcceptAsync()).Id, Is.EqualTo(streams[0].Id));
+        Assert.That((await pair.Server.AcceptAsync()).Id, Is.EqualTo(streams[1].Id));
+    }
+
+    [Test]
+    public async Task Observer_that_throws_resets_only_its_stream()
+    {
+        await using var pair = new SessionPair();
+        var bad = pair.Client.Open();
+        var good = pair.Client.Open();
+        await bad.WriteAsync(B("boom"));
+        await good.WriteAsync(B("fine"));
+        await good.CloseWriteAsync();
+        pair.Run();
+        var badServer = await pair.Server.AcceptAsync();
+        var goodServer = await pair.Server.AcceptAsync();
+        badServer.Received.Subscribe(_ => throw new InvalidOperationException("observer bug"));
+        var got = Collect(goodServer, out _, out var done);
+        var clientView = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        bad.Received.Subscribe(clientView);
+        pair.Run();
+
+        Assert.That(Encoding.ASCII.GetString(got.ToArray()), Is.EqualTo("fine"));
+        Assert.That(done(), Is.True);
+        Assert.That((clientView.Messages.Single().Value.Exception as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.InternalError));
+        Assert.That(pair.Server.Completion.IsCompleted, Is.False);
+    }
+
+    [Test]
+    public async Task Session_error_ends_every_stream_with_the_code_after_its_buffered_data()
+    {
+        await using var pair = new SessionPair();
+        var stream = pair.Client.Open();
+        await stream.WriteAsync(B("kept"));
+        pair.Run();
+        var serverSide = await pair.Server.AcceptAsync();
+        // The peer breaks the protocol: a SYN with the server's own parity.
+        var badFrame = Frame.Data(2, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn);
+        typeof(MuxSession).GetMethod("WriteFrameLocked", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .Invoke(pair.Client, [badFrame]);
+        var observer = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        serverSide.Received.Subscribe(observer);
+        pair.Run();
+
+        Assert.That(observer.Messages, Has.Count.EqualTo(2));
+        Assert.That(observer.Messages[0].Value.Value.ToArray(), Is.EqualTo(B("kept")));
+        var error = observer.Messages[1].Value.Exception as MuxadoSessionException;
+        Assert.That(error?.Code, Is.EqualTo(ErrorCode.ProtocolError));
+        var end = await pair.Server.Completion;
+        Assert.That(end.LocalError, Is.EqualTo(ErrorCode.ProtocolError));
+        Assert.That(end.Message, Is.EqualTo("initiated stream id has wrong parity for remote endpoint: 0x2"));
+        var clientEnd = await pair.Client.Completion;
+        Assert.That(clientEnd.RemoteError, Is.EqualTo(ErrorCode.ProtocolError));
+        Assert.That(clientEnd.RemoteDebug, Is.EqualTo(end.Message));
+    }
+
+    [Test]
+    public async Task Clean_close_completes_incoming_and_reports_peer_goaway()
+    {
+        var pair = new SessionPair();
+        var incoming = pair.Scheduler.CreateObserver<MuxStream>();
+        pair.Server.Incoming.Subscribe(incoming);
+        var closing = pair.Client.DisposeAsync().AsTask();
+        pair.Run();
+        await closing.WaitAsync(TimeSpan.FromSeconds(5));
+        var serverEnd = await pair.Server.Completion.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(serverEnd.RemoteError, Is.EqualTo(ErrorCode.NoError));
+        Assert.That(serverEnd.RemoteDebug, Is.EqualTo("no error"));
+        Assert.That(serverEnd.IsClean, Is.True);
+        pair.Run();
+        Assert.That(incoming.Messages.Single().Value.Kind, Is.EqualTo(System.Reactive.NotificationKind.OnCompleted));
+        Assert.That(pair.ClientFrames.Last().Frame, Is.EqualTo(Frame.GoAway(0, ErrorCode.NoError, "no error")));
+        await pair.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Heartbeat_reports_latency_and_timeouts_in_virtual_time()
+    {
+        await using var pair = new SessionPair();
+        _ = RespondTyped(pair.Server);
+        var heartbeat = await Heartbeat.StartAsync(pair.Client, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        var events = pair.Scheduler.CreateObserver<HeartbeatEvent>();
+        heartbeat.Events.Subscribe(events);
+        pair.Advance(TimeSpan.FromSeconds(3.5));
+        Assert.That(events.Messages.Select(m => m.Value.Value.IsTimeout), Is.EqualTo(new[] { false, false, false }));
+        Assert.That(events.Messages.Select(m => m.Time), Is.EqualTo(new[] { 1, 2, 3 }.Select(s => TimeSpan.FromSeconds(s).Ticks)));
+        Assert.That(events.Messages.Select(m => m.Value.Value.Latency), Has.All.EqualTo(TimeSpan.Zero));
+        await heartbeat.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Heartbeat_without_a_responder_times_out_every_interval_plus_tolerance()
+    {
+        await using var pair = new SessionPair();
+        // Nobody accepts typed streams on the server: the beat is never echoed.
+        var heartbeat = await Heartbeat.StartAsync(pair.Client, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        var events = pair.Scheduler.CreateObserver<HeartbeatEvent>();
+        heartbeat.Events.Subscribe(events);
+        pair.Advance(TimeSpan.FromSeconds(10));
+        Assert.That(events.Messages.Select(m => m.Value.Value.IsTimeout), Has.All.True);
+        Assert.That(events.Messages.Select(m => m.Time), Is.EqualTo(new[] { 3, 6, 9 }.Select(s => TimeSpan.FromSeconds(s).Ticks)));
+        await heartbeat.DisposeAsync();
+    }
+
+    private static async Task RespondTyped(MuxSession session)
+    {
+        try
+        {
+            while (true)
+            {
+                var typed = await session.AcceptTypedAsync();
+                await typed.Stream.DisposeAsync();
+            }
+        }
+        catch (MuxadoException)
+        {
+        }
+    }
+}
