@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Reactive.Disposables;
 using Muxado.Reactive.Frames;
 
@@ -54,6 +56,69 @@ public abstract class FrameTransport : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(inbound);
         ArgumentNullException.ThrowIfNull(outbound);
         return new DelegatingFrameTransport(inbound, outbound, connection ?? Disposable.Empty);
+    }
+
+    /// <summary>
+    /// A transport over a <see cref="Stream"/> that can read and write (a TLS stream, a named pipe, ...).
+    /// </summary>
+    /// <remarks>
+    /// <para>A stream has no half-close: <c>Outbound.OnCompleted</c> writes what is queued and then disposes the
+    /// stream (unless <see cref="FrameTransportOptions.LeaveOpen"/>), which also ends reading; Inbound then
+    /// completes. For TCP, <see cref="FromSocket"/> closes only the sending direction.</para>
+    /// <para>The transport owns the stream unless <see cref="FrameTransportOptions.LeaveOpen"/>: it disposes it on
+    /// <see cref="DisposeAsync"/>, on <c>Outbound.OnError</c> and when a write fails. A stream left open must honour
+    /// the cancellation token of <c>ReadAsync</c> and <c>WriteAsync</c>, or <see cref="DisposeAsync"/> waits until
+    /// its pending read or write returns.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The stream cannot both read and write.</exception>
+    public static FrameTransport FromStream(Stream stream, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead || !stream.CanWrite)
+        {
+            throw new ArgumentException("The stream must be readable and writable.", nameof(stream));
+        }
+        options ??= FrameTransportOptions.Default;
+        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen), options);
+    }
+
+    /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>
+    /// <remarks>
+    /// <para><c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes
+    /// the pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.</para>
+    /// <para>A frame larger than 16 KiB is gathered as it arrives, so the pipe's pause threshold (64 KiB by
+    /// default) never stalls a large frame; it must not be set below 16 KiB.</para>
+    /// </remarks>
+    public static FrameTransport FromPipe(IDuplexPipe pipe, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        options ??= FrameTransportOptions.Default;
+        return new PipeFrameTransport(new DuplexPipeConnection(pipe, options.LeaveOpen), options);
+    }
+
+    /// <summary>A transport over a connected stream socket (TCP, or a Unix domain stream socket).</summary>
+    /// <remarks>
+    /// <para><c>Outbound.OnCompleted</c> writes what is queued and then shuts down the sending direction
+    /// (<see cref="SocketShutdown.Send"/>): the peer reads end of stream while this end can still read.
+    /// <see cref="DisposeAsync"/> closes the socket. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither
+    /// happens: the caller owns the socket.</para>
+    /// <para>A TCP socket gets <see cref="Socket.NoDelay"/> set, as Go's net package does by default: the writer
+    /// already coalesces frames, and Nagle's delay would hold back small WNDINC and RST frames.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket.</exception>
+    public static FrameTransport FromSocket(Socket socket, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (socket.SocketType != SocketType.Stream || !socket.Connected)
+        {
+            throw new ArgumentException("The socket must be a connected stream socket.", nameof(socket));
+        }
+        options ??= FrameTransportOptions.Default;
+        if (socket.ProtocolType == ProtocolType.Tcp)
+        {
+            socket.NoDelay = true;
+        }
+        return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen), options);
     }
 
     private sealed class DelegatingFrameTransport(IObservable<Frame> inbound, IObserver<Frame> outbound, IDisposable connection) : FrameTransport
