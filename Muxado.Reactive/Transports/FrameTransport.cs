@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using Muxado.Reactive.Frames;
 
@@ -119,6 +120,35 @@ public abstract class FrameTransport : IAsyncDisposable
             socket.NoDelay = true;
         }
         return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen), options);
+    }
+
+    /// <summary>
+    /// Two transports connected back to back in memory: frames sent on one's <see cref="Outbound"/> arrive at
+    /// the other's <see cref="Inbound"/>, in order, one at a time.
+    /// </summary>
+    /// <param name="scheduler">Where frames are delivered (default <see cref="TaskPoolScheduler.Default"/>). Delivery
+    /// is always scheduled, never done inside <c>OnNext</c>, so two sessions wired together cannot re-enter each other;
+    /// with a virtual-time scheduler, frames arrive when the test advances the clock. Do not pass
+    /// <see cref="ImmediateScheduler"/>, which would deliver synchronously.</param>
+    /// <param name="limits">The reader limits applied on receipt, as a real reader would (default
+    /// <see cref="FrameReaderLimits.Default"/>): an oversized DATA frame arrives truncated.</param>
+    /// <remarks>
+    /// <para>Each frame is encoded and decoded by the real codec when it is sent: the receiver owns a fresh copy of
+    /// the payload, and a frame a real peer would reject fails the receiver's Inbound with the same
+    /// <see cref="MuxadoFrameException"/>. Frames sent before the peer subscribes are kept until it does.</para>
+    /// <para><c>Outbound.OnCompleted</c> completes the peer's Inbound after the frames already sent;
+    /// <c>Outbound.OnError</c> fails it with <see cref="ErrorCode.PeerEOF"/>; <see cref="DisposeAsync"/> on either
+    /// end completes both ends' Inbound (the peer's after the frames already sent). <see cref="PendingWriteBytes"/>
+    /// counts the bytes sent and not yet delivered.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is negative.</exception>
+    public static (FrameTransport Left, FrameTransport Right) CreateInMemoryPair(IScheduler? scheduler = null, FrameReaderLimits? limits = null)
+    {
+        var checkedLimits = FrameTransportOptions.ValidateLimits(limits ?? FrameReaderLimits.Default, nameof(limits));
+        scheduler ??= TaskPoolScheduler.Default;
+        var leftToRight = new InMemoryFrameChannel(scheduler, checkedLimits);
+        var rightToLeft = new InMemoryFrameChannel(scheduler, checkedLimits);
+        return (new InMemoryFrameTransport(rightToLeft, leftToRight), new InMemoryFrameTransport(leftToRight, rightToLeft));
     }
 
     private sealed class DelegatingFrameTransport(IObservable<Frame> inbound, IObserver<Frame> outbound, IDisposable connection) : FrameTransport
