@@ -85,10 +85,8 @@ public abstract class FrameTransport : IAsyncDisposable
 
     /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>
     /// <remarks>
-    /// <para><c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes
-    /// the pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.</para>
-    /// <para>A frame larger than 16 KiB is gathered as it arrives, so the pipe's pause threshold (64 KiB by
-    /// default) never stalls a large frame; it must not be set below 16 KiB.</para>
+    /// <c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes the
+    /// pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.
     /// </remarks>
     public static FrameTransport FromPipe(IDuplexPipe pipe, FrameTransportOptions? options = null)
     {
