@@ -1,3 +1,6 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using Muxado.Reactive.Frames;
 
@@ -54,6 +57,96 @@ public abstract class FrameTransport : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(inbound);
         ArgumentNullException.ThrowIfNull(outbound);
         return new DelegatingFrameTransport(inbound, outbound, connection ?? Disposable.Empty);
+    }
+
+    /// <summary>
+    /// A transport over a <see cref="Stream"/> that can read and write (a TLS stream, a named pipe, ...).
+    /// </summary>
+    /// <remarks>
+    /// <para>A stream has no half-close: <c>Outbound.OnCompleted</c> writes what is queued and then disposes the
+    /// stream (unless <see cref="FrameTransportOptions.LeaveOpen"/>), which also ends reading; Inbound then
+    /// completes. For TCP, <see cref="FromSocket"/> closes only the sending direction.</para>
+    /// <para>The transport owns the stream unless <see cref="FrameTransportOptions.LeaveOpen"/>: it disposes it on
+    /// <see cref="DisposeAsync"/>, on <c>Outbound.OnError</c> and when a write fails. A stream left open must honour
+    /// the cancellation token of <c>ReadAsync</c> and <c>WriteAsync</c>, or <see cref="DisposeAsync"/> waits until
+    /// its pending read or write returns.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The stream cannot both read and write.</exception>
+    public static FrameTransport FromStream(Stream stream, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead || !stream.CanWrite)
+        {
+            throw new ArgumentException("The stream must be readable and writable.", nameof(stream));
+        }
+        options ??= FrameTransportOptions.Default;
+        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen), options);
+    }
+
+    /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>
+    /// <remarks>
+    /// <c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes the
+    /// pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.
+    /// </remarks>
+    public static FrameTransport FromPipe(IDuplexPipe pipe, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pipe);
+        options ??= FrameTransportOptions.Default;
+        return new PipeFrameTransport(new DuplexPipeConnection(pipe, options.LeaveOpen), options);
+    }
+
+    /// <summary>A transport over a connected stream socket (TCP, or a Unix domain stream socket).</summary>
+    /// <remarks>
+    /// <para><c>Outbound.OnCompleted</c> writes what is queued and then shuts down the sending direction
+    /// (<see cref="SocketShutdown.Send"/>): the peer reads end of stream while this end can still read.
+    /// <see cref="DisposeAsync"/> closes the socket. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither
+    /// happens: the caller owns the socket.</para>
+    /// <para>A TCP socket gets <see cref="Socket.NoDelay"/> set, as Go's net package does by default: the writer
+    /// already coalesces frames, and Nagle's delay would hold back small WNDINC and RST frames.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket.</exception>
+    public static FrameTransport FromSocket(Socket socket, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (socket.SocketType != SocketType.Stream || !socket.Connected)
+        {
+            throw new ArgumentException("The socket must be a connected stream socket.", nameof(socket));
+        }
+        options ??= FrameTransportOptions.Default;
+        if (socket.ProtocolType == ProtocolType.Tcp)
+        {
+            socket.NoDelay = true;
+        }
+        return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen), options);
+    }
+
+    /// <summary>
+    /// Two transports connected back to back in memory: frames sent on one's <see cref="Outbound"/> arrive at
+    /// the other's <see cref="Inbound"/>, in order, one at a time.
+    /// </summary>
+    /// <param name="scheduler">Where frames are delivered (default <see cref="TaskPoolScheduler.Default"/>). Delivery
+    /// is always scheduled, never done inside <c>OnNext</c>, so two sessions wired together cannot re-enter each other;
+    /// with a virtual-time scheduler, frames arrive when the test advances the clock. Do not pass
+    /// <see cref="ImmediateScheduler"/>, which would deliver synchronously.</param>
+    /// <param name="limits">The reader limits applied on receipt, as a real reader would (default
+    /// <see cref="FrameReaderLimits.Default"/>): an oversized DATA frame arrives truncated.</param>
+    /// <remarks>
+    /// <para>Each frame is encoded and decoded by the real codec when it is sent: the receiver owns a fresh copy of
+    /// the payload, and a frame a real peer would reject fails the receiver's Inbound with the same
+    /// <see cref="MuxadoFrameException"/>. Frames sent before the peer subscribes are kept until it does.</para>
+    /// <para><c>Outbound.OnCompleted</c> completes the peer's Inbound after the frames already sent;
+    /// <c>Outbound.OnError</c> fails it with <see cref="ErrorCode.PeerEOF"/>; <see cref="DisposeAsync"/> on either
+    /// end completes both ends' Inbound (the peer's after the frames already sent). <see cref="PendingWriteBytes"/>
+    /// counts the bytes sent and not yet delivered.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is negative.</exception>
+    public static (FrameTransport Left, FrameTransport Right) CreateInMemoryPair(IScheduler? scheduler = null, FrameReaderLimits? limits = null)
+    {
+        var checkedLimits = FrameTransportOptions.ValidateLimits(limits ?? FrameReaderLimits.Default, nameof(limits));
+        scheduler ??= TaskPoolScheduler.Default;
+        var leftToRight = new InMemoryFrameChannel(scheduler, checkedLimits);
+        var rightToLeft = new InMemoryFrameChannel(scheduler, checkedLimits);
+        return (new InMemoryFrameTransport(rightToLeft, leftToRight), new InMemoryFrameTransport(leftToRight, rightToLeft));
     }
 
     private sealed class DelegatingFrameTransport(IObservable<Frame> inbound, IObserver<Frame> outbound, IDisposable connection) : FrameTransport

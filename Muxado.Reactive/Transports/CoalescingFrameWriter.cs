@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Muxado.Reactive.Frames;
+
+namespace Muxado.Reactive.Transports;
+
+/// <summary>
+/// The write side of a <see cref="PipeFrameTransport"/>: frames are encoded at once into a buffer, and one writer
+/// loop sends whatever has accumulated in a single write.
+/// </summary>
+/// <remarks>
+/// <para>Double buffering: callers encode into the <em>filling</em> buffer under a short lock (so a frame's
+/// payload is copied before <see cref="Enqueue"/> returns); the loop swaps it with the spare buffer under the
+/// same lock and writes it outside the lock, while callers fill the other one. Many small frames sent while a
+/// write is in progress therefore go out together in the next write. Both buffers are reused, so the steady
+/// state allocates nothing per frame.</para>
+/// <para>The loop sleeps on a one-slot channel when there is nothing to write; a caller wakes it only when it
+/// finds it asleep, so a busy writer costs callers nothing but the lock.</para>
+/// <para>A failed write is reported once through the callback given to the constructor, unless the writer was
+/// stopped on purpose (then the failure is only the consequence of our own close).</para>
+/// </remarks>
+internal sealed class CoalescingFrameWriter
+{
+    private readonly object _gate = new();
+    private readonly TransportConnection _connection;
+    private readonly Action<Exception> _onFailed;
+    private readonly int _initialSize;
+    private readonly int _maxRetainedSize;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+        SingleReader = true,
+    });
+    private readonly CancellationTokenSource _stop = new();
+    private ArrayBufferWriter<byte> _filling;
+    private ArrayBufferWriter<byte>? _spare;
+    private long _pending;
+    private State _state;
+    private bool _loopAsleep;
+
+    /// <summary>Starts the writer loop.</summary>
+    public CoalescingFrameWriter(TransportConnection connection, FrameTransportOptions options, Action<Exception> onFailed)
+    {
+        _connection = connection;
+        _onFailed = onFailed;
+        _initialSize = options.WriteBufferSize;
+        _maxRetainedSize = Math.Max(options.MaxRetainedWriteBufferSize, options.WriteBufferSize);
+        _filling = new ArrayBufferWriter<byte>(_initialSize);
+        _spare = new ArrayBufferWriter<byte>(_initialSize);
+        Waiters = new WriteSpaceWaiters(() => PendingBytes);
+        Completion = Task.Run(RunAsync);
+    }
+
+    private enum State
+    {
+        Open,
+        Completing,
+        Stopped,
+    }
+
+    /// <summary>Bytes accepted and not yet written (including the write in progress).</summary>
+    public long PendingBytes => Interlocked.Read(ref _pending);
+
+    /// <summary>Callers waiting for <see cref="PendingBytes"/> to drop.</summary>
+    public WriteSpaceWaiters Waiters { get; }
+
+    /// <summary>Ends when the loop has stopped; never faults.</summary>
+    public Task Completion { get; }
+
+    /// <summary>Encodes <paramref name="frame"/> into the write buffer; ignored once completing or stopped.</summary>
+    /// <exception cref="ArgumentException">The frame is truncated and cannot be encoded.</exception>
+    public void Enqueue(in Frame frame)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_state != State.Open)
+            {
+                return;
+            }
+            int before = _filling.WrittenCount;
+            FrameWriter.Write(_filling, frame);
+            Interlocked.Add(ref _pending, _filling.WrittenCount - before);
+            wake = TakeSleeper();
+        }
+        Wake(wake);
+    }
+
+    /// <summary>Writes what is queued, then closes the sending direction.</summary>
+    public void Complete()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_state != State.Open)
+            {
+                return;
+            }
+            _state = State.Completing;
+            wake = TakeSleeper();
+        }
+        Wake(wake);
+    }
+
+    /// <summary>Drops what is queued and stops the loop, breaking off a write in progress. Idempotent.</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            if (_state == State.Stopped)
+            {
+                return;
+            }
+            StopLocked();
+        }
+        _wake.Writer.TryComplete();
+        _stop.Cancel();
+        Waiters.ReleaseAll();
+    }
+
+    private async Task RunAsync()
+    {
+        Exception? failure = null;
+        try
+        {
+            while (await StepAsync().ConfigureAwait(false))
+            {
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        bool report;
+        lock (_gate)
+        {
+            report = failure is not null && _state != State.Stopped;
+            StopLocked();
+        }
+        Waiters.ReleaseAll();
+        try
+        {
+            _connection.CompleteOutput();
+        }
+        catch (InvalidOperationException)
+        {
+            // A pipe whose other end misbehaved may refuse completion; we are letting go of it either way.
+        }
+        if (report)
+        {
+            _onFailed(failure!);
+        }
+    }
+
+    /// <summary>One turn of the loop: write a batch, close the sending side, or sleep. False when done.</summary>
+    private async ValueTask<bool> StepAsync()
+    {
+        ArrayBufferWriter<byte>? batch = null;
+        bool finish = false;
+        lock (_gate)
+        {
+            if (_state == State.Stopped)
+            {
+                return false;
+            }
+            if (_filling.WrittenCount > 0)
+            {
+                batch = _filling;
+                _filling = _spare!;
+                _spare = null;
+            }
+            else if (_state == State.Completing)
+            {
+                finish = true;
+            }
+            else
+            {
+                _loopAsleep = true;
+            }
+        }
+
+        if (batch is not null)
+        {
+            await _connection.WriteAsync(batch.WrittenMemory, _stop.Token).ConfigureAwait(false);
+            Recycle(batch);
+            Waiters.Notify();
+            return true;
+        }
+        if (finish)
+        {
+            await _connection.CloseSendAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                StopLocked();
+            }
+            return false;
+        }
+        // False when Stop completed the channel.
+        return await _wake.Reader.WaitToReadAsync().ConfigureAwait(false) && _wake.Reader.TryRead(out _);
+    }
+
+    private void Recycle(ArrayBufferWriter<byte> batch)
+    {
+        lock (_gate)
+        {
+            if (_state == State.Stopped)
+            {
+                return;
+            }
+            Interlocked.Add(ref _pending, -batch.WrittenCount);
+            // A buffer that grew for a burst of large frames is let go rather than kept for ever.
+            if (batch.Capacity > _maxRetainedSize)
+            {
+                batch = new ArrayBufferWriter<byte>(_initialSize);
+            }
+            else
+            {
+                batch.ResetWrittenCount();
+            }
+            _spare = batch;
+        }
+    }
+
+    private void StopLocked()
+    {
+        _state = State.Stopped;
+        Interlocked.Exchange(ref _pending, 0);
+        _filling.ResetWrittenCount();
+        _spare = null;
+    }
+
+    private bool TakeSleeper()
+    {
+        bool asleep = _loopAsleep;
+        _loopAsleep = false;
+        return asleep;
+    }
+
+    private void Wake(bool wake)
+    {
+        if (wake)
+        {
+            _wake.Writer.TryWrite(true);
+        }
+    }
+}
