@@ -28,10 +28,27 @@ internal sealed class SessionPair : IAsyncDisposable
     public List<(long Time, Frame Frame)> ServerFrames { get; } = [];
 
     /// <summary>Runs every scheduled item (deliveries, drains, timers) until nothing is left.</summary>
-    public int Run(int maxSteps = 100_000) => Scheduler.RunUntilIdle(maxSteps);
+    public int Run(int maxSteps = 100_000) => WithoutSyncContext(() => Scheduler.RunUntilIdle(maxSteps));
 
     /// <summary>Advances the virtual clock by <paramref name="time"/>, running what falls due.</summary>
-    public void Advance(TimeSpan time) => Scheduler.RunTo(Scheduler.Clock + time.Ticks);
+    public void Advance(TimeSpan time) => WithoutSyncContext(() => Scheduler.RunTo(Scheduler.Clock + time.Ticks));
+
+    // The session completes waiters from scheduler work items; .NET runs an awaiting continuation inline
+    // there only when no SynchronizationContext is installed (NUnit installs one for async tests). Without
+    // it, continuations would escape to the thread pool and the run would no longer be deterministic.
+    private static int WithoutSyncContext(Func<int> run)
+    {
+        var saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+    }
 
     private MuxSessionOptions WithScheduler(MuxSessionOptions? options)
     {

@@ -114,7 +114,8 @@ public class SessionVirtualTimeTests
         pair.Run();
         var serverSide = await pair.Server.AcceptAsync();
         var held = new List<CreditedChunk>();
-        serverSide.ReceivedWithCredit().Subscribe(held.Add);
+        bool completed = false;
+        serverSide.ReceivedWithCredit().Subscribe(held.Add, _ => { }, () => completed = true);
         pair.Run();
 
         Assert.That(held.Sum(c => c.Data.Length), Is.EqualTo(1024), "delivered, but the credit is still held");
@@ -137,6 +138,9 @@ public class SessionVirtualTimeTests
         pair.Run();
         Assert.That(write.IsCompletedSuccessfully, Is.True);
         Assert.That(held.Sum(c => c.Data.Length), Is.EqualTo(2048));
+        await stream.CloseWriteAsync();
+        pair.Run();
+        Assert.That(completed, Is.True);
     }
 
     [Test]
@@ -156,7 +160,7 @@ public class SessionVirtualTimeTests
         Assert.That(error, Is.Not.Null);
         Assert.That(error!.Code, Is.EqualTo(ErrorCode.StreamCancelled));
         Assert.That(error.ByPeer, Is.True);
-        Assert.ThrowsAsync<MuxadoStreamException>(async () => await stream.WriteAsync(B("x")));
+        await Assert.ThrowsAsync<MuxadoStreamException>(async () => await stream.WriteAsync(B("x")));
     }
 
     [Test]

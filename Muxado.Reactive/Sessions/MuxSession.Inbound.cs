@@ -53,7 +53,7 @@ public sealed partial class MuxSession
             // After the peer's clean GOAWAY, its EOF is the expected end of a clean close.
             if (remote is { Code: ErrorCode.NoError })
             {
-                session.End(new SessionEnd(ErrorCode.PeerEOF, fault.Message, remote.Value.Code, remote.Value.Debug, null), lingerForGoAway: true);
+                session.End(new SessionEnd(ErrorCode.PeerEOF, fault.Message, remote.Value.Code, remote.Value.Debug), lingerForGoAway: true);
                 return;
             }
             session.Fault(fault);

@@ -49,6 +49,21 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Starts a server session (opens even stream ids) over <paramref name="transport"/>.</summary>
     public static MuxSession Server(FrameTransport transport, MuxSessionOptions? options = null) => new(transport, SessionRole.Server, options);
 
+    /// <summary>Starts a session in <paramref name="role"/> over a byte stream (a <c>NetworkStream</c>, <c>SslStream</c>, pipe stream...).</summary>
+    public static MuxSession Create(Stream stream, SessionRole role, MuxSessionOptions? options = null) =>
+        new(FrameTransport.FromStream(stream, TransportOptions(options)), role, options);
+
+    /// <summary>Starts a session in <paramref name="role"/> over a connected socket; the session owns it.</summary>
+    public static MuxSession Create(Socket socket, SessionRole role, MuxSessionOptions? options = null) =>
+        new(FrameTransport.FromSocket(socket, TransportOptions(options)), role, options);
+
+    /// <summary>Starts a session in <paramref name="role"/> over a duplex pipe.</summary>
+    public static MuxSession Create(IDuplexPipe pipe, SessionRole role, MuxSessionOptions? options = null) =>
+        new(FrameTransport.FromPipe(pipe, TransportOptions(options)), role, options);
+
+    private static FrameTransportOptions TransportOptions(MuxSessionOptions? options) =>
+        new() { ReaderLimits = (options ?? MuxSessionOptions.Default).ReaderLimits };
+
     /// <summary>The validated settings.</summary>
     public MuxSessionOptions Options { get; }
 
@@ -144,13 +159,13 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         if (first)
         {
-            End(new SessionEnd(ErrorCode.NoError, "closed locally", _remoteGoAway?.Code, _remoteGoAway?.Debug, null), lingerForGoAway: true);
+            End(new SessionEnd(ErrorCode.NoError, "closed locally", _remoteGoAway?.Code, _remoteGoAway?.Debug), lingerForGoAway: true);
         }
         await Completion.ConfigureAwait(false);
     }
 
     /// <summary>Ends the session once: records how, ends every stream and pending call, closes the transport.</summary>
-    internal void End(SessionEnd end, bool lingerForGoAway)
+    internal void End(SessionEnd end, bool lingerForGoAway, Exception? cause = null)
     {
         MuxStream[] streams;
         lock (Gate)
@@ -164,7 +179,7 @@ public sealed partial class MuxSession : IAsyncDisposable
             streams = [.. _live];
             _live.Clear();
         }
-        var error = end.Exception ?? new MuxadoSessionException(end);
+        var error = new MuxadoSessionException(end, cause);
         foreach (var stream in streams)
         {
             stream.OnSessionEnded(error);
@@ -219,8 +234,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Ends the session because the core found a violation (its GOAWAY is already written).</summary>
     internal void Fault(SessionFault fault, Exception? cause = null)
     {
-        var end = new SessionEnd(fault.Code, fault.Message, _remoteGoAway?.Code, _remoteGoAway?.Debug, null);
-        End(end with { Exception = new MuxadoSessionException(end, cause) }, lingerForGoAway: true);
+        End(new SessionEnd(fault.Code, fault.Message, _remoteGoAway?.Code, _remoteGoAway?.Debug), lingerForGoAway: true, cause);
     }
 
     /// <summary>The stream needs no news of the session's end any more (finished or reset). Under the lock.</summary>

@@ -5,11 +5,18 @@ public sealed class MuxadoSessionException : MuxadoException
 {
     /// <summary>Creates the exception from how the session ended.</summary>
     public MuxadoSessionException(SessionEnd end, Exception? innerException = null)
-        : base(end?.LocalError ?? throw new ArgumentNullException(nameof(end)), "muxado session ended: " + end, innerException)
+        : base(CodeOf(end), "muxado session ended: " + end, innerException)
         => End = end;
 
     /// <summary>How the session ended, including the peer's GOAWAY code and debug text.</summary>
     public SessionEnd End { get; }
+
+    // After a clean close the streams still open were cut off by it: they report SessionClosed, not NoError.
+    private static ErrorCode CodeOf(SessionEnd end)
+    {
+        ArgumentNullException.ThrowIfNull(end);
+        return end.IsClean ? ErrorCode.SessionClosed : end.LocalError;
+    }
 }
 
 /// <summary>A stream was reset (by the peer, by this side, or cut off by the peer's GOAWAY).</summary>

@@ -6,11 +6,10 @@ namespace Muxado.Reactive;
 /// <param name="Message">A human-readable account (the GOAWAY debug text this side sent, or the failure).</param>
 /// <param name="RemoteError">The code of the peer's GOAWAY, if one arrived.</param>
 /// <param name="RemoteDebug">The debug text of the peer's GOAWAY, if one arrived.</param>
-/// <param name="Exception">The exception open streams and pending calls were ended with; null after a clean close.</param>
-public sealed record SessionEnd(ErrorCode LocalError, string Message, ErrorCode? RemoteError, string? RemoteDebug, Exception? Exception)
+public sealed record SessionEnd(ErrorCode LocalError, string Message, ErrorCode? RemoteError, string? RemoteDebug)
 {
-    /// <summary>True when neither side reported an error (NoError, or the peer's clean EOF after its NoError GOAWAY).</summary>
-    public bool IsClean => Exception is null;
+    /// <summary>True when neither side reported an error: a local close, or the peer's EOF after its NoError GOAWAY.</summary>
+    public bool IsClean => LocalError == ErrorCode.NoError || (LocalError == ErrorCode.PeerEOF && RemoteError == ErrorCode.NoError);
 
     /// <inheritdoc />
     public override string ToString() =>
