@@ -94,7 +94,11 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
     public void OnCompleted() => _writer.Complete();
 
     /// <summary>Aborts the transport: drops unwritten frames and closes the connection.</summary>
-    public void OnError(Exception error) => _ = DisposeAsync().AsTask();
+    public void OnError(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        _ = DisposeAsync().AsTask();
+    }
 
     /// <summary>
     /// Closes the transport. The reader and writer are stopped and the connection closed before this returns,
