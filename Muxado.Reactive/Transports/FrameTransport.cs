@@ -70,6 +70,8 @@ public abstract class FrameTransport : IAsyncDisposable
     /// <see cref="DisposeAsync"/>, on <c>Outbound.OnError</c> and when a write fails. A stream left open must honour
     /// the cancellation token of <c>ReadAsync</c> and <c>WriteAsync</c>, or <see cref="DisposeAsync"/> waits until
     /// its pending read or write returns.</para>
+    /// <para>A close of our own (<see cref="DisposeAsync"/>, <c>Outbound.OnError</c>) completes Inbound if it has not
+    /// ended; a failed write fails it with a <see cref="MuxadoException"/> saying "write to transport failed".</para>
     /// </remarks>
     /// <exception cref="ArgumentException">The stream cannot both read and write.</exception>
     public static FrameTransport FromStream(Stream stream, FrameTransportOptions? options = null)
@@ -85,8 +87,11 @@ public abstract class FrameTransport : IAsyncDisposable
 
     /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>
     /// <remarks>
-    /// <c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes the
-    /// pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.
+    /// <para><c>Outbound.OnCompleted</c> completes the pipe's output after what is queued; the reader completes the
+    /// pipe's input when it stops. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither is completed.</para>
+    /// <para>A close of our own (<see cref="DisposeAsync"/>, <c>Outbound.OnError</c>) completes Inbound if it has not
+    /// ended; a failed write (the other end completed the pipe's input) fails it with a
+    /// <see cref="MuxadoException"/> saying "write to transport failed".</para>
     /// </remarks>
     public static FrameTransport FromPipe(IDuplexPipe pipe, FrameTransportOptions? options = null)
     {
@@ -101,6 +106,8 @@ public abstract class FrameTransport : IAsyncDisposable
     /// (<see cref="SocketShutdown.Send"/>): the peer reads end of stream while this end can still read.
     /// <see cref="DisposeAsync"/> closes the socket. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither
     /// happens: the caller owns the socket.</para>
+    /// <para>A close of our own (<see cref="DisposeAsync"/>, <c>Outbound.OnError</c>) completes Inbound if it has not
+    /// ended; a failed write (a reset connection) fails it with a <see cref="MuxadoException"/>.</para>
     /// <para>A TCP socket gets <see cref="Socket.NoDelay"/> set, as Go's net package does by default: the writer
     /// already coalesces frames, and Nagle's delay would hold back small WNDINC and RST frames.</para>
     /// </remarks>

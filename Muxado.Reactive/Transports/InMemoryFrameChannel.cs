@@ -227,14 +227,7 @@ internal sealed class InMemoryFrameChannel
             if (item.IsEnd)
             {
                 Waiters.ReleaseAll();
-                if (item.Error is null)
-                {
-                    observer.OnCompleted();
-                }
-                else
-                {
-                    observer.OnError(item.Error);
-                }
+                End(observer, item.Error);
                 return;
             }
 
@@ -243,6 +236,27 @@ internal sealed class InMemoryFrameChannel
             {
                 return;
             }
+        }
+    }
+
+    private void End(IObserver<Frame> observer, Exception? error)
+    {
+        try
+        {
+            if (error is null)
+            {
+                observer.OnCompleted();
+            }
+            else
+            {
+                observer.OnError(error);
+            }
+        }
+        catch (Exception)
+        {
+            // Not into the scheduler (on the task pool that would end the process): close the receiving end
+            // as when OnNext throws, so the fault shows as a closed connection.
+            ObserverFaulted?.Invoke();
         }
     }
 

@@ -15,9 +15,11 @@ namespace Muxado.Reactive.Transports;
 /// its way out, tells the observer why it stopped.</para>
 /// <para>How Inbound ends: end of stream at a frame boundary → <c>OnCompleted</c>; a malformed frame → <c>OnError</c>
 /// with the <see cref="MuxadoFrameException"/>; end of stream inside a frame → <c>OnError</c>
-/// (<see cref="ErrorCode.PeerEOF"/>); a failed read → <c>OnError</c> (<see cref="ErrorCode.PeerEOF"/>, the failure
+/// (<see cref="ErrorCode.PeerEOF"/>); a failed read → <c>OnError</c> ("read from transport failed", the failure
 /// inside); a failed write → <c>OnError</c> ("write to transport failed"); a close of our own (<see cref="DisposeAsync"/>,
 /// <c>Outbound.OnError</c>, or <c>Outbound.OnCompleted</c> on a stream, which has no half-close) → <c>OnCompleted</c>.
+/// A failed read or write is <see cref="ErrorCode.PeerEOF"/> when the connection broke (an <see cref="IOException"/>,
+/// <see cref="SocketException"/> or <see cref="ObjectDisposedException"/>), <see cref="ErrorCode.InternalError"/> otherwise.
 /// Disposing the subscription stops the reader without a notification.</para>
 /// <para>If the observer's <c>OnNext</c> throws, the Rx grammar forbids telling it anything more: the reader
 /// stops and the whole transport is closed, so that the failure shows as a closed connection on both sides
@@ -92,7 +94,11 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
     public void OnCompleted() => _writer.Complete();
 
     /// <summary>Aborts the transport: drops unwritten frames and closes the connection.</summary>
-    public void OnError(Exception error) => _ = DisposeAsync().AsTask();
+    public void OnError(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        _ = DisposeAsync().AsTask();
+    }
 
     /// <summary>
     /// Closes the transport. The reader and writer are stopped and the connection closed before this returns,
@@ -164,9 +170,7 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
 
     private void OnWriteFailed(Exception failure)
     {
-        var error = new MuxadoException(
-            failure is IOException or SocketException or ObjectDisposedException ? ErrorCode.PeerEOF : ErrorCode.InternalError,
-            "write to transport failed: " + failure.Message, failure);
+        var error = new MuxadoException(CodeFor(failure), "write to transport failed: " + failure.Message, failure);
         lock (_gate)
         {
             _writeFailure = error;
@@ -175,6 +179,10 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         _stopReading.Cancel();
         _connection.Abort();
     }
+
+    /// <summary>A broken connection means the peer is gone; anything else is a fault on our side.</summary>
+    private static ErrorCode CodeFor(Exception failure) =>
+        failure is IOException or SocketException or ObjectDisposedException ? ErrorCode.PeerEOF : ErrorCode.InternalError;
 
     private async Task ReadLoopAsync(IObserver<Frame> observer)
     {
@@ -195,7 +203,7 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         }
         catch (Exception ex)
         {
-            error = new MuxadoException(ErrorCode.PeerEOF, "read from transport failed: " + ex.Message, ex);
+            error = new MuxadoException(CodeFor(ex), "read from transport failed: " + ex.Message, ex);
         }
         finally
         {
