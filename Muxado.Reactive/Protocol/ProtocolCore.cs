@@ -190,6 +190,8 @@ internal sealed partial class ProtocolCore
     }
 
     /// <summary>Sends GOAWAY: no new streams will be accepted from now on.</summary>
+    /// <param name="code">The error code to report.</param>
+    /// <param name="debug">The human-readable debug text.</param>
     /// <param name="sessionStaysOpen">Follow it with Go's padding frame, because more frames will follow.</param>
     public void GoAway(ErrorCode code, string debug, bool sessionStaysOpen)
     {
