@@ -50,27 +50,7 @@ internal sealed class SessionPair : IAsyncDisposable
         }
     }
 
-    private MuxSessionOptions WithScheduler(MuxSessionOptions? options)
-    {
-        var o = options ?? new MuxSessionOptions();
-        return new MuxSessionOptions
-        {
-            WindowSize = o.WindowSize,
-            AcceptBacklog = o.AcceptBacklog,
-            MaxIncomingStreams = o.MaxIncomingStreams,
-            MaxBufferedBytes = o.MaxBufferedBytes,
-            MaxFramePayload = o.MaxFramePayload,
-            MaxDebugTextLength = o.MaxDebugTextLength,
-            OpenWithEmptySyn = o.OpenWithEmptySyn,
-            GoAwayLinger = o.GoAwayLinger,
-            WriteTimeout = o.WriteTimeout,
-            MaxWriteQueueBytes = o.MaxWriteQueueBytes,
-            ReplyFrameBudget = o.ReplyFrameBudget,
-            ReplyBudgetWindow = o.ReplyBudgetWindow,
-            RespondToHeartbeats = o.RespondToHeartbeats,
-            Scheduler = Scheduler,
-        };
-    }
+    private MuxSessionOptions WithScheduler(MuxSessionOptions? options) => (options ?? new MuxSessionOptions()) with { Scheduler = Scheduler };
 
     private FrameTransport Record(FrameTransport inner, List<(long, Frame)> log)
     {

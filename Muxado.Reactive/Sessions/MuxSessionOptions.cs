@@ -4,10 +4,10 @@ using Muxado.Reactive.Frames;
 namespace Muxado.Reactive;
 
 /// <summary>
-/// Settings of a <see cref="MuxSession"/>. Every bound of PROTOCOL.md ("Limits Go does not have and we do")
+/// Settings of a <see cref="MuxSession"/> (a record: derive variants with <c>with</c>). Every bound of PROTOCOL.md ("Limits Go does not have and we do")
 /// is here with a default that an honest Go peer never hits. Validated when the session is created.
 /// </summary>
-public sealed class MuxSessionOptions
+public sealed record MuxSessionOptions
 {
     /// <summary>Per-stream receive window in bytes, the same on both peers (no negotiation). Default 256 KiB, as Go.</summary>
     public int WindowSize { get; init; } = 256 * 1024;
