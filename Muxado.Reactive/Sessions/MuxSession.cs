@@ -207,27 +207,27 @@ public sealed partial class MuxSession : IAsyncDisposable
             _ = _transport.DisposeAsync().AsTask();
             return;
         }
-        // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at the deadline.
-        var deadline = new CancellationTokenSource();
-        var timer = Scheduler.Schedule(Options.GoAwayLinger, () => deadline.Cancel());
-        _ = DrainThenDispose(deadline, timer);
-    }
-
-    private async Task DrainThenDispose(CancellationTokenSource deadline, IDisposable timer)
-    {
-        try
+        // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at
+        // the deadline on the session's scheduler (so a test scheduler decides exactly when), whichever is first.
+        int closed = 0;
+        IDisposable? deadline = null;
+        void CloseOnce()
         {
-            await _transport.WaitForWriteSpaceAsync(0, deadline.Token).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref closed, 1) == 0)
+            {
+                deadline?.Dispose();
+                _ = _transport.DisposeAsync().AsTask();
+            }
         }
-        catch (OperationCanceledException)
+        deadline = Scheduler.Schedule(Options.GoAwayLinger, CloseOnce);
+        var drained = _transport.WaitForWriteSpaceAsync(0);
+        if (drained.IsCompleted)
         {
-            // The linger ran out: close anyway.
+            CloseOnce();
         }
-        finally
+        else
         {
-            timer.Dispose();
-            deadline.Dispose();
-            await _transport.DisposeAsync().ConfigureAwait(false);
+            _ = drained.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 
