@@ -54,7 +54,11 @@ public sealed record MuxSessionOptions
     /// </summary>
     public IScheduler Scheduler { get; init; } = ThreadPoolScheduler.Instance;
 
-    /// <summary>Answer heartbeat streams (type 0xFFFFFFFF) and hide them from the application. Default true.</summary>
+    /// <summary>
+    /// Answer heartbeat streams (typed streams of type 0xFFFFFFFF) and hide them from the application when
+    /// streams are accepted as typed streams (<see cref="MuxSession.AcceptTypedAsync"/>, <see cref="MuxSession.IncomingTyped"/>).
+    /// Default true. Untyped accepting hands every stream to the application as it is.
+    /// </summary>
     public bool RespondToHeartbeats { get; init; } = true;
 
     /// <summary>The defaults.</summary>
