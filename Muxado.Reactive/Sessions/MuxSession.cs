@@ -159,7 +159,8 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         if (first)
         {
-            End(new SessionEnd(ErrorCode.NoError, "closed locally", _remoteGoAway?.Code, _remoteGoAway?.Debug), lingerForGoAway: true);
+            var remote = RemoteGoAway;
+            End(new SessionEnd(ErrorCode.NoError, "closed locally", remote?.Code, remote?.Debug), lingerForGoAway: true);
         }
         await Completion.ConfigureAwait(false);
     }
@@ -234,7 +235,8 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Ends the session because the core found a violation (its GOAWAY is already written).</summary>
     internal void Fault(SessionFault fault, Exception? cause = null)
     {
-        End(new SessionEnd(fault.Code, fault.Message, _remoteGoAway?.Code, _remoteGoAway?.Debug), lingerForGoAway: true, cause);
+        var remote = RemoteGoAway;
+        End(new SessionEnd(fault.Code, fault.Message, remote?.Code, remote?.Debug), lingerForGoAway: true, cause);
     }
 
     /// <summary>The stream needs no news of the session's end any more (finished or reset). Under the lock.</summary>
