@@ -20,6 +20,9 @@ public static class ArgumentParser
 
     private static readonly HashSet<string> DialOnly = ["--parallel", "--bulk", "--hold"];
 
+    private static readonly HashSet<string> Known =
+        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout"];
+
     /// <summary>True when the command line asks for help (<c>-h</c>, <c>--help</c>, <c>help</c>).</summary>
     public static bool IsHelp(IReadOnlyList<string> args)
     {
@@ -56,6 +59,10 @@ public static class ArgumentParser
             if (!name.StartsWith("--", StringComparison.Ordinal))
             {
                 throw new UsageException($"unexpected argument '{args[i]}'");
+            }
+            if (!Known.Contains(name))
+            {
+                throw new UsageException($"unknown option '{name}'");
             }
             if (!seen.Add(name))
             {
