@@ -48,20 +48,7 @@ public class SessionMarbleTests
         public ITestableObserver<Frame> Written { get; }
         public MuxSession Session { get; }
 
-        public void Run()
-        {
-            // Continuations of awaited waiters run inline on the scheduler only without a SynchronizationContext.
-            var saved = SynchronizationContext.Current;
-            SynchronizationContext.SetSynchronizationContext(null);
-            try
-            {
-                Scheduler.RunUntilIdle();
-            }
-            finally
-            {
-                SynchronizationContext.SetSynchronizationContext(saved);
-            }
-        }
+        public void Run() => Scheduler.RunUntilIdleInline();
 
         public void Expect(string marbles) => Scheduler.ExpectMarbles(Written.Messages, marbles, F);
     }
@@ -139,13 +126,31 @@ public class SessionMarbleTests
         Assert.That(transport.DisposedAt, Is.EqualTo(240 + TimeSpan.FromMilliseconds(250).Ticks));
     }
 
+    [Test]
+    public async Task A_peer_that_stops_reading_ends_the_session_with_write_timeout()
+    {
+        var scheduler = new TestScheduler();
+        var transport = new StuckTransport(scheduler, scheduler.CreateHotObservable("-------", F), pending: 10 << 20);
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler, WriteTimeout = TimeSpan.FromSeconds(10) });
+        var stream = session.Open();
+        var write = stream.WriteAsync(new byte[10]).AsTask();
+        scheduler.RunToInline(TimeSpan.FromSeconds(9.9).Ticks);
+        Assert.That(write.IsCompleted, Is.False);
+        Assert.That(session.Completion.IsCompleted, Is.False);
+        scheduler.RunToInline(TimeSpan.FromSeconds(10).Ticks);
+        Assert.That(session.Completion.IsCompleted, Is.True);
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
+        var error = await Assert.ThrowsAsync<MuxadoSessionException>(async () => await write.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.That(error!.Code, Is.EqualTo(ErrorCode.WriteTimeout));
+    }
+
     /// <summary>A transport whose writes never reach the wire: its queue never drains.</summary>
-    private sealed class StuckTransport(TestScheduler scheduler, IObservable<Frame> inbound) : FrameTransport
+    private sealed class StuckTransport(TestScheduler scheduler, IObservable<Frame> inbound, long pending = 1) : FrameTransport
     {
         public long? DisposedAt { get; private set; }
         public override IObservable<Frame> Inbound => inbound;
         public override IObserver<Frame> Outbound { get; } = System.Reactive.Observer.Create<Frame>(_ => { });
-        public override long PendingWriteBytes => 1;
+        public override long PendingWriteBytes => pending;
 
         public override async ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
             await Task.Delay(Timeout.Infinite, cancellationToken);

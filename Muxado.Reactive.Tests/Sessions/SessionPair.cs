@@ -28,27 +28,10 @@ internal sealed class SessionPair : IAsyncDisposable
     public List<(long Time, Frame Frame)> ServerFrames { get; } = [];
 
     /// <summary>Runs every scheduled item (deliveries, drains, timers) until nothing is left.</summary>
-    public int Run(int maxSteps = 100_000) => WithoutSyncContext(() => Scheduler.RunUntilIdle(maxSteps));
+    public int Run(int maxSteps = 100_000) => Scheduler.RunUntilIdleInline(maxSteps);
 
     /// <summary>Advances the virtual clock by <paramref name="time"/>, running what falls due.</summary>
-    public void Advance(TimeSpan time) => WithoutSyncContext(() => Scheduler.RunTo(Scheduler.Clock + time.Ticks));
-
-    // The session completes waiters from scheduler work items; .NET runs an awaiting continuation inline
-    // there only when no SynchronizationContext is installed (NUnit installs one for async tests). Without
-    // it, continuations would escape to the thread pool and the run would no longer be deterministic.
-    private static int WithoutSyncContext(Func<int> run)
-    {
-        var saved = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(saved);
-        }
-    }
+    public void Advance(TimeSpan time) => Scheduler.RunToInline(Scheduler.Clock + time.Ticks);
 
     private MuxSessionOptions WithScheduler(MuxSessionOptions? options) => (options ?? new MuxSessionOptions()) with { Scheduler = Scheduler };
 

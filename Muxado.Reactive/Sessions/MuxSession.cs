@@ -264,22 +264,32 @@ public sealed partial class MuxSession : IAsyncDisposable
         {
             return;
         }
-        using var timeout = new CancellationTokenSource();
-        using var timer = Scheduler.Schedule(Options.WriteTimeout, () => timeout.Cancel());
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
+        // The timer is only set up when there really is a wait: a queue over its bound usually drains
+        // within one OS write. The deadline runs on the session scheduler, so it is testable in virtual time.
+        var wait = _transport.WaitForWriteSpaceAsync(Options.MaxWriteQueueBytes, CancellationToken.None);
+        if (wait.IsCompleted)
         {
-            await _transport.WaitForWriteSpaceAsync(Options.MaxWriteQueueBytes, linked.Token).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
+            return;
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        var drained = wait.AsTask();
+        // Completed from a scheduler work item, never under the lock, so its continuation may run inline.
+        var timedOut = new TaskCompletionSource();
+        using (Scheduler.Schedule(Options.WriteTimeout, () => timedOut.TrySetResult()))
         {
-            SessionFault fault;
-            lock (Gate)
+            var first = await Task.WhenAny(drained, timedOut.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (first == drained)
             {
-                fault = Core.Fail(ErrorCode.WriteTimeout, "transport accepted no bytes for " + Options.WriteTimeout);
+                await drained.ConfigureAwait(false);
+                return;
             }
-            Fault(fault);
-            throw new MuxadoSessionException(_end!);
         }
+        SessionFault fault;
+        lock (Gate)
+        {
+            fault = Core.Fail(ErrorCode.WriteTimeout, "transport accepted no bytes for " + Options.WriteTimeout);
+        }
+        Fault(fault);
+        throw new MuxadoSessionException(_end!);
     }
 }
