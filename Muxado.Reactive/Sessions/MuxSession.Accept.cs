@@ -90,8 +90,8 @@ public sealed partial class MuxSession
     {
         lock (Gate)
         {
-            _backlog.Enqueue(stream);
-            ScheduleIncomingDrainLocked();
+            // Like a new arrival: the next accept already waiting gets it, else the backlog (and Incoming) does.
+            EnqueueAcceptedLocked(stream);
         }
     }
 
