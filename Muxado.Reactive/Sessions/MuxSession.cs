@@ -32,6 +32,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     private readonly HashSet<MuxStream> _live = [];
     private SessionEnd? _end;
     private (ErrorCode Code, string Debug)? _remoteGoAway;
+    private Task _transportClosed = Task.CompletedTask;
 
     private MuxSession(FrameTransport transport, SessionRole role, MuxSessionOptions? options)
     {
@@ -143,7 +144,8 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>
     /// Closes the session cleanly: GOAWAY(NoError, "no error"), waits up to the linger for it to be
     /// written, then closes the transport. Open streams end with <see cref="ErrorCode.SessionClosed"/>.
-    /// Idempotent and safe to call from several threads at once.
+    /// Idempotent and safe to call from several threads at once. Every call returns once the transport is
+    /// closed, so a caller that exits right after it has not cut off the GOAWAY.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -162,6 +164,8 @@ public sealed partial class MuxSession : IAsyncDisposable
             End(new SessionEnd(ErrorCode.NoError, "closed locally", _remoteGoAway?.Code, _remoteGoAway?.Debug), lingerForGoAway: true);
         }
         await Completion.ConfigureAwait(false);
+        // Set by End before Completion completes: the linger (or the drain of the GOAWAY) and the close.
+        await Volatile.Read(ref _transportClosed).ConfigureAwait(false);
     }
 
     /// <summary>Ends the session once: records how, ends every stream and pending call, closes the transport.</summary>
@@ -204,13 +208,13 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         if (!linger || Options.GoAwayLinger == TimeSpan.Zero)
         {
-            _ = _transport.DisposeAsync().AsTask();
+            Volatile.Write(ref _transportClosed, _transport.DisposeAsync().AsTask());
             return;
         }
         // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at the deadline.
         var deadline = new CancellationTokenSource();
         var timer = Scheduler.Schedule(Options.GoAwayLinger, () => deadline.Cancel());
-        _ = DrainThenDispose(deadline, timer);
+        Volatile.Write(ref _transportClosed, DrainThenDispose(deadline, timer));
     }
 
     private async Task DrainThenDispose(CancellationTokenSource deadline, IDisposable timer)
