@@ -113,6 +113,55 @@ public class SessionLifecycleTests
         Assert.That(transport.DisposeCount, Is.EqualTo(1));
     }
 
+    // ---------------------------------------------------------------- a transport that accepts nothing
+
+    [Test]
+    public void Data_waits_while_the_transport_queue_is_full_and_resumes_when_it_drains()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var transport = new ManualTransport(scheduler) { Pending = 2 * 1024 * 1024 }; // over MaxWriteQueueBytes
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
+        var stream = session.Open();
+
+        var write = stream.WriteAsync(B("held")).AsTask();
+        Assert.That(write.IsCompleted, Is.False);
+        Assert.That(transport.Written, Is.EqualTo(new[] { Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn) }),
+            "control frames never wait");
+        scheduler.ScheduleAbsolute(TimeSpan.FromSeconds(5).Ticks, transport.Drain);
+        scheduler.RunTo(TimeSpan.FromSeconds(5).Ticks);
+
+        Assert.That(write.IsCompletedSuccessfully, Is.True);
+        Assert.That(transport.Written[^1], Is.EqualTo(Frame.Data(3, B("held"))));
+        scheduler.RunTo(TimeSpan.FromSeconds(60).Ticks);
+        Assert.That(session.Completion.IsCompleted, Is.False, "the write timeout was cancelled");
+    }
+
+    [Test]
+    public void A_transport_that_accepts_nothing_for_the_write_timeout_ends_the_session_with_write_timeout()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var transport = new ManualTransport(scheduler) { Pending = 2 * 1024 * 1024 };
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
+        var stream = session.Open();
+        var write = stream.WriteAsync(B("held")).AsTask();
+
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks - 1);
+        Assert.That(write.IsCompleted, Is.False);
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks);
+
+        Assert.That(write.IsFaulted, Is.True);
+        Assert.That((write.Exception!.InnerException as MuxadoSessionException)?.Code, Is.EqualTo(ErrorCode.WriteTimeout));
+        Assert.That(session.Completion.IsCompleted, Is.True);
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
+        Assert.That(transport.Written[^1].Type, Is.EqualTo(FrameType.GoAway));
+        Assert.That(transport.Written[^1].ErrorCode, Is.EqualTo(ErrorCode.WriteTimeout));
+        Assert.That(transport.Written.Any(f => f.Type == FrameType.Data && f.Length > 0), Is.False, "the held DATA never went out");
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks + Linger.Ticks);
+        Assert.That(transport.DisposedAt, Is.EqualTo(TimeSpan.FromSeconds(10).Ticks + Linger.Ticks), "then the usual linger");
+    }
+
     // ---------------------------------------------------------------- accept queue and cancellation
 
     [Test]
@@ -226,20 +275,6 @@ public class SessionLifecycleTests
 
     // ---------------------------------------------------------------- helpers
 
-    /// <summary>
-    /// Removes NUnit's synchronisation context for the test's duration: .NET inlines an awaiting continuation on
-    /// the thread that completes the task only when no context is installed, so the session's continuations then
-    /// run inside the virtual-time step that causes them, and every assertion sees their effect.
-    /// </summary>
-    private sealed class InlineContinuations : IDisposable
-    {
-        private readonly SynchronizationContext? _saved = SynchronizationContext.Current;
-
-        public InlineContinuations() => SynchronizationContext.SetSynchronizationContext(null);
-
-        public void Dispose() => SynchronizationContext.SetSynchronizationContext(_saved);
-    }
-
     /// <summary>A <see cref="SessionPair"/> for synchronous tests (no NUnit synchronisation context to step around).</summary>
     private sealed class SyncPair : IDisposable
     {
@@ -257,8 +292,8 @@ public class SessionLifecycleTests
     /// </summary>
     private sealed class ManualTransport(TestScheduler scheduler) : FrameTransport
     {
+        private readonly List<TaskCompletionSource> _spaceWaiters = [];
         private IObserver<Frame>? _outbound;
-        private TaskCompletionSource? _space;
 
         public Subject<Frame> Peer { get; } = new();
         public List<Frame> Written { get; } = [];
@@ -282,7 +317,8 @@ public class SessionLifecycleTests
             {
                 return default;
             }
-            var space = _space ??= new TaskCompletionSource();
+            var space = new TaskCompletionSource();
+            _spaceWaiters.Add(space);
             cancellationToken.Register(() => space.TrySetCanceled(cancellationToken));
             return new ValueTask(space.Task);
         }
@@ -290,7 +326,11 @@ public class SessionLifecycleTests
         public void Drain()
         {
             Pending = 0;
-            _space?.TrySetResult();
+            foreach (var space in _spaceWaiters)
+            {
+                space.TrySetResult();
+            }
+            _spaceWaiters.Clear();
         }
 
         public override ValueTask DisposeAsync()
