@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Protocol;
@@ -26,7 +27,9 @@ namespace Muxado.Reactive;
 public sealed partial class MuxSession : IAsyncDisposable
 {
     private readonly FrameTransport _transport;
-    private readonly IDisposable _inboundSubscription;
+    // Assigned after Subscribe returns; a transport may deliver (even end the session) inside Subscribe, and
+    // a SingleAssignmentDisposable disposed before assignment disposes the subscription as soon as it is set.
+    private readonly SingleAssignmentDisposable _inboundSubscription = new();
     private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AsyncSubject<SessionEnd> _ended = new();
     private readonly HashSet<MuxStream> _live = [];
@@ -41,7 +44,7 @@ public sealed partial class MuxSession : IAsyncDisposable
         Role = role;
         _transport = transport;
         Core = new ProtocolCore(role, Options, new Sink(this));
-        _inboundSubscription = transport.Inbound.Subscribe(new InboundObserver(this));
+        _inboundSubscription.Disposable = transport.Inbound.Subscribe(new InboundObserver(this));
     }
 
     /// <summary>Starts a client session (opens odd stream ids) over <paramref name="transport"/>.</summary>
