@@ -1,4 +1,5 @@
 using System.Reactive;
+using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using System.Text;
 using Muxado.Reactive.Frames;
@@ -160,6 +161,58 @@ public class SessionLifecycleTests
         Assert.That(transport.Written.Any(f => f.Type == FrameType.Data && f.Length > 0), Is.False, "the held DATA never went out");
         scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks + Linger.Ticks);
         Assert.That(transport.DisposedAt, Is.EqualTo(TimeSpan.FromSeconds(10).Ticks + Linger.Ticks), "then the usual linger");
+    }
+
+    // ---------------------------------------------------------------- a transport that delivers on subscribe
+
+    [Test]
+    public void A_recorded_capture_that_plays_during_subscribe_is_read_to_its_end()
+    {
+        using var inline = new InlineContinuations();
+        // FrameTransport.Create accepts any frame source, for example a recorded capture replayed synchronously
+        // (ToObservable on the immediate scheduler): every frame, and the end, arrive inside Subscribe.
+        var scheduler = new TestScheduler();
+        var capture = new[]
+        {
+            Frame.Data(1, B("hi"), FrameFlags.Syn),
+            Frame.Data(1, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin),
+        }.ToObservable(System.Reactive.Concurrency.ImmediateScheduler.Instance);
+        var written = new List<Frame>();
+        var transport = FrameTransport.Create(capture, Observer.Create<Frame>(written.Add));
+
+        MuxSession? session = null;
+        Assert.DoesNotThrow(() => session = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler }));
+        scheduler.RunUntilIdle();
+
+        Assert.That(session!.Completion.IsCompleted, Is.True);
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.PeerEOF), "the capture ended: EOF");
+        var accept = session.AcceptAsync();
+        Assert.That(accept.IsCompletedSuccessfully, Is.True, "the stream that arrived before the end is still handed out");
+        var data = new List<byte>();
+        bool completed = false;
+        accept.Result.Received.Subscribe(c => data.AddRange(c.ToArray()), () => completed = true);
+        scheduler.RunUntilIdle();
+        Assert.That(data, Is.EqualTo(B("hi")));
+        Assert.That(completed, Is.True);
+        Assert.That(written, Is.EqualTo(new[] { Frame.GoAway(1, ErrorCode.PeerEOF, "read EOF from remote peer") }));
+    }
+
+    [Test]
+    public void A_hostile_frame_delivered_during_subscribe_ends_the_session_with_its_goaway()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var written = new List<Frame>();
+        var transport = FrameTransport.Create(
+            Observable.Return(WrongParitySyn).Concat(Observable.Never<Frame>()),
+            Observer.Create<Frame>(written.Add));
+
+        MuxSession? session = null;
+        Assert.DoesNotThrow(() => session = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler }));
+        scheduler.RunUntilIdle();
+
+        Assert.That(session!.Completion.Result.LocalError, Is.EqualTo(ErrorCode.ProtocolError));
+        Assert.That(written.Single().ErrorCode, Is.EqualTo(ErrorCode.ProtocolError));
     }
 
     // ---------------------------------------------------------------- accept queue and cancellation
