@@ -259,6 +259,26 @@ public class SessionLifecycleTests
         Assert.That(next.Result.Id, Is.EqualTo(stream.Id));
     }
 
+    [Test]
+    public void Accepts_cancelled_while_no_stream_comes_leave_nothing_behind()
+    {
+        using var inline = new InlineContinuations();
+        // A server that polls AcceptAsync with a timeout on an idle session must not grow without bound
+        // (DESIGN.md, "Bounded everything").
+        using var pair = new SyncPair();
+        for (int i = 0; i < 1000; i++)
+        {
+            using var cts = new CancellationTokenSource();
+            var accept = pair.Server.AcceptAsync(cts.Token);
+            cts.Cancel();
+            Assert.That(accept.IsCanceled, Is.True);
+        }
+        var waiters = (System.Collections.ICollection)typeof(MuxSession)
+            .GetField("_acceptWaiters", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(pair.Server)!;
+        Assert.That(waiters.Count, Is.Zero);
+    }
+
     // ---------------------------------------------------------------- GOAWAY while the session goes on
 
     [Test]
