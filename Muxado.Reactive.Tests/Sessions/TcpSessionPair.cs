@@ -17,6 +17,15 @@ internal sealed class TcpSessionPair : IAsyncDisposable
 
     public static async Task<TcpSessionPair> ConnectAsync(MuxSessionOptions? options = null)
     {
+        var (clientSocket, serverSocket) = await ConnectSocketsAsync();
+        return new TcpSessionPair(
+            MuxSession.Create(clientSocket, SessionRole.Client, options),
+            MuxSession.Create(serverSocket, SessionRole.Server, options));
+    }
+
+    /// <summary>Two connected loopback TCP sockets (Nagle off), for tests that put a session on one end only.</summary>
+    public static async Task<(Socket Client, Socket Server)> ConnectSocketsAsync()
+    {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
@@ -25,9 +34,7 @@ internal sealed class TcpSessionPair : IAsyncDisposable
         await clientSocket.ConnectAsync(listener.LocalEndPoint!).WaitAsync(TimeSpan.FromSeconds(30));
         var serverSocket = await accepting.WaitAsync(TimeSpan.FromSeconds(30));
         serverSocket.NoDelay = true;
-        return new TcpSessionPair(
-            MuxSession.Create(clientSocket, SessionRole.Client, options),
-            MuxSession.Create(serverSocket, SessionRole.Server, options));
+        return (clientSocket, serverSocket);
     }
 
     public async ValueTask DisposeAsync()

@@ -60,7 +60,9 @@ public static class SendToObservable
                 {
                     return;
                 }
-                if (_queuedBytes + chunk.Length > maxBufferedBytes)
+                // Only chunks that wait behind a write in progress count: an idle pump takes this one at once
+                // (its queue is empty), so even a chunk larger than the bound is not buffered.
+                if (_pumping && _queuedBytes + chunk.Length > maxBufferedBytes)
                 {
                     FinishLocked();
                 }

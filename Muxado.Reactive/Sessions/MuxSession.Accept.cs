@@ -81,7 +81,28 @@ public sealed partial class MuxSession
                 {
                     RequeueAccepted(waiter.Task.Result);
                 }
+                RemoveWaiter(waiter);
                 throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops a cancelled waiter now rather than when the next stream arrives, so that an idle session polled
+    /// with timed-out accepts does not collect them without bound.
+    /// </summary>
+    private void RemoveWaiter(TaskCompletionSource<MuxStream> waiter)
+    {
+        lock (Gate)
+        {
+            int count = _acceptWaiters.Count;
+            for (int i = 0; i < count; i++)
+            {
+                var next = _acceptWaiters.Dequeue();
+                if (!ReferenceEquals(next, waiter))
+                {
+                    _acceptWaiters.Enqueue(next);
+                }
             }
         }
     }
@@ -90,8 +111,8 @@ public sealed partial class MuxSession
     {
         lock (Gate)
         {
-            _backlog.Enqueue(stream);
-            ScheduleIncomingDrainLocked();
+            // Like a new arrival: the next accept already waiting gets it, else the backlog (and Incoming) does.
+            EnqueueAcceptedLocked(stream);
         }
     }
 

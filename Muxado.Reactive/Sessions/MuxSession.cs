@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Protocol;
@@ -26,12 +27,15 @@ namespace Muxado.Reactive;
 public sealed partial class MuxSession : IAsyncDisposable
 {
     private readonly FrameTransport _transport;
-    private readonly IDisposable _inboundSubscription;
+    // Assigned after Subscribe returns; a transport may deliver (even end the session) inside Subscribe, and
+    // a SingleAssignmentDisposable disposed before assignment disposes the subscription as soon as it is set.
+    private readonly SingleAssignmentDisposable _inboundSubscription = new();
     private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AsyncSubject<SessionEnd> _ended = new();
     private readonly HashSet<MuxStream> _live = [];
     private SessionEnd? _end;
     private (ErrorCode Code, string Debug)? _remoteGoAway;
+    private Task _transportClosed = Task.CompletedTask;
 
     private MuxSession(FrameTransport transport, SessionRole role, MuxSessionOptions? options)
     {
@@ -40,7 +44,7 @@ public sealed partial class MuxSession : IAsyncDisposable
         Role = role;
         _transport = transport;
         Core = new ProtocolCore(role, Options, new Sink(this));
-        _inboundSubscription = transport.Inbound.Subscribe(new InboundObserver(this));
+        _inboundSubscription.Disposable = transport.Inbound.Subscribe(new InboundObserver(this));
     }
 
     /// <summary>Starts a client session (opens odd stream ids) over <paramref name="transport"/>.</summary>
@@ -143,7 +147,8 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>
     /// Closes the session cleanly: GOAWAY(NoError, "no error"), waits up to the linger for it to be
     /// written, then closes the transport. Open streams end with <see cref="ErrorCode.SessionClosed"/>.
-    /// Idempotent and safe to call from several threads at once.
+    /// Idempotent and safe to call from several threads at once. Every call returns once the transport is
+    /// closed, so a caller that exits right after it has not cut off the GOAWAY.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -163,6 +168,8 @@ public sealed partial class MuxSession : IAsyncDisposable
             End(new SessionEnd(ErrorCode.NoError, "closed locally", remote?.Code, remote?.Debug), lingerForGoAway: true);
         }
         await Completion.ConfigureAwait(false);
+        // Set by End before Completion completes: the linger (or the drain of the GOAWAY) and the close.
+        await Volatile.Read(ref _transportClosed).ConfigureAwait(false);
     }
 
     /// <summary>Ends the session once: records how, ends every stream and pending call, closes the transport.</summary>
@@ -205,11 +212,13 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         if (!linger || Options.GoAwayLinger == TimeSpan.Zero)
         {
-            _ = _transport.DisposeAsync().AsTask();
+            Volatile.Write(ref _transportClosed, _transport.DisposeAsync().AsTask());
             return;
         }
         // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at
         // the deadline on the session's scheduler (so a test scheduler decides exactly when), whichever is first.
+        var closedTcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _transportClosed, closedTcs.Task);
         int closed = 0;
         IDisposable? deadline = null;
         void CloseOnce()
@@ -217,7 +226,8 @@ public sealed partial class MuxSession : IAsyncDisposable
             if (Interlocked.Exchange(ref closed, 1) == 0)
             {
                 deadline?.Dispose();
-                _ = _transport.DisposeAsync().AsTask();
+                _ = _transport.DisposeAsync().AsTask().ContinueWith(
+                    _ => closedTcs.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         deadline = Scheduler.Schedule(Options.GoAwayLinger, CloseOnce);
@@ -228,7 +238,7 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         else
         {
-            _ = drained.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            _ = drained.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 

@@ -54,7 +54,7 @@ public sealed partial class MuxStream
 
     /// <summary>
     /// The bytes the peer sends as an async sequence; credit for a chunk returns when the consumer asks
-    /// for the next one. Ends on FIN; throws on reset or session failure.
+    /// for the next one, or leaves the loop. Ends on FIN; throws on reset or session failure.
     /// </summary>
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -65,8 +65,16 @@ public sealed partial class MuxStream
             {
                 yield break;
             }
-            yield return data;
-            ReportConsumed(data.Length);
+            try
+            {
+                yield return data;
+            }
+            finally
+            {
+                // Also when the consumer leaves the loop (break, exception): the chunk was taken from the
+                // stream, so its credit must go back or the peer's window shrinks for good.
+                ReportConsumed(data.Length);
+            }
         }
     }
 
