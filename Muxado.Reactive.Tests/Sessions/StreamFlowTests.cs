@@ -99,6 +99,34 @@ public class StreamFlowTests
         pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_write_waiting_for_window_fails_when_the_stream_is_reset(bool byPeer)
+    {
+        using var inline = new InlineContinuations();
+        var (pair, client, server) = OpenPair();
+        var write = client.WriteAsync(new byte[2 * Window]).AsTask();
+        pair.Run();
+        Assert.That(write.IsCompleted, Is.False, "nobody reads: the window is full");
+
+        if (byPeer)
+        {
+            server.Reset(ErrorCode.StreamCancelled);
+        }
+        else
+        {
+            client.Reset(ErrorCode.StreamCancelled);
+        }
+        pair.Run();
+
+        Assert.That(write.IsFaulted, Is.True);
+        var error = write.Exception!.InnerException as MuxadoStreamException;
+        Assert.That(error?.Code, Is.EqualTo(ErrorCode.StreamCancelled));
+        Assert.That(error?.ByPeer, Is.EqualTo(byPeer));
+        Assert.That(Buffered(pair.Server), Is.Zero, "the reset dropped what the reader had not read");
+        pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
+    }
+
     // ---------------------------------------------------------------- credit operators
 
     [Test]

@@ -268,6 +268,44 @@ public class TcpStressTests
         Assert.That(end.Message, Is.EqualTo(Text));
     }
 
+    [Test]
+    public async Task A_goaway_with_a_huge_debug_text_keeps_1_KiB_and_the_reader_stays_in_step()
+    {
+        var (peer, socket) = await TcpSessionPair.ConnectSocketsAsync();
+        using var _ = peer;
+        await using var session = MuxSession.Create(socket, SessionRole.Server);
+
+        var debug = string.Concat(Enumerable.Repeat("0123456789", 100_000)); // 1 MB of debug text
+        await SendAllAsync(peer, GoTranscripts.Encode([
+            Frame.GoAway(0, ErrorCode.NoError, debug),
+            Frame.Data(1, Encoding.ASCII.GetBytes("after"), FrameFlags.Syn | FrameFlags.Fin),
+        ]));
+        var stream = await session.AcceptAsync().WaitAsync(Generous);
+
+        Assert.That(Encoding.ASCII.GetString(await ReadToEndAsync(stream).WaitAsync(Generous)), Is.EqualTo("after"),
+            "the 1 MB body was skipped exactly: the next frame parsed");
+        Assert.That(session.RemoteGoAway, Is.EqualTo((ErrorCode.NoError, debug[..1024])));
+        Assert.That(session.Completion.IsCompleted, Is.False);
+    }
+
+    [Test]
+    public async Task A_reset_flood_over_the_reply_budget_ends_the_session_with_enhance_your_calm()
+    {
+        var (peer, socket) = await TcpSessionPair.ConnectSocketsAsync();
+        using var _ = peer;
+        // A budget window far longer than the test, so that the count, not the machine's speed, decides.
+        var options = new MuxSessionOptions { ReplyFrameBudget = 100, ReplyBudgetWindow = TimeSpan.FromMinutes(10) };
+        await using var session = MuxSession.Create(socket, SessionRole.Server, options);
+
+        await SendAllAsync(peer, GoTranscripts.Encode(Enumerable.Range(0, 101).Select(i => Frame.Rst((uint)(2 * i) + 1, ErrorCode.StreamCancelled))));
+        var answer = await ReadToEndAsync(peer);
+
+        const string Text = "more than 100 frames forcing replies within 600000 ms";
+        Assert.That(GoTranscripts.Decode(answer), Is.EqualTo(new[] { Frame.GoAway(1, ErrorCode.EnhanceYourCalm, Text) }));
+        var end = await session.Completion.WaitAsync(Generous);
+        Assert.That(end.LocalError, Is.EqualTo(ErrorCode.EnhanceYourCalm));
+    }
+
     // ---------------------------------------------------------------- a peer that vanishes
 
     [Test]
