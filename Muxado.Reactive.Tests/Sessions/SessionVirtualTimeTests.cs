@@ -106,6 +106,24 @@ public class SessionVirtualTimeTests
     }
 
     [Test]
+    public async Task Closing_a_stream_whose_write_waits_for_window_aborts_the_write_instead_of_hanging()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { WindowSize = 1024 });
+        var stream = pair.Client.Open();
+        var write = stream.WriteAsync(new byte[3000]).AsTask();
+        pair.Run();
+        Assert.That(write.IsCompleted, Is.False);
+
+        var closing = stream.DisposeAsync().AsTask();
+        pair.Run();
+        // The write lock hands over through the thread pool (SemaphoreSlim), so wait for it in real time.
+        await closing.WaitAsync(TimeSpan.FromSeconds(30));
+        var error = await Assert.ThrowsAsync<MuxadoStreamException>(async () => await write);
+        Assert.That(error!.Code, Is.EqualTo(ErrorCode.StreamCancelled));
+        Assert.That(pair.ClientFrames.Select(f => f.Frame), Does.Contain(Frame.Rst(stream.Id, ErrorCode.StreamCancelled)));
+    }
+
+    [Test]
     public async Task Credit_held_across_an_async_hop_keeps_backpressure()
     {
         await using var pair = new SessionPair(new MuxSessionOptions { WindowSize = 1024, MaxFramePayload = 512 });

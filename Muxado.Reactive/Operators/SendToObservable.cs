@@ -34,7 +34,9 @@ public static class SendToObservable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBufferedBytes);
         return Observable.Create<long>(observer =>
         {
-            var pump = new SendPump(stream, observer, maxBufferedBytes, closeWriteOnCompleted);
+            // The pump reports from the thread where window arrives and an overflow from the source's thread:
+            // the result observer is serialised so the Rx grammar holds (one call at a time, nothing after the end).
+            var pump = new SendPump(stream, new SerialObserver<long>(observer), maxBufferedBytes, closeWriteOnCompleted);
             var subscription = source.Subscribe(pump.Enqueue, pump.Fail, pump.Complete);
             return new CompositeDisposable(subscription, pump);
         });
@@ -178,6 +180,48 @@ public static class SendToObservable
             if (resetNeeded)
             {
                 stream.Reset(ErrorCode.StreamCancelled);
+            }
+        }
+    }
+
+    /// <summary>Calls an observer one call at a time and never after its end.</summary>
+    private sealed class SerialObserver<T>(IObserver<T> inner) : IObserver<T>
+    {
+        private readonly object _gate = new();
+        private bool _done;
+
+        public void OnNext(T value)
+        {
+            lock (_gate)
+            {
+                if (!_done)
+                {
+                    inner.OnNext(value);
+                }
+            }
+        }
+
+        public void OnError(Exception error)
+        {
+            lock (_gate)
+            {
+                if (!_done)
+                {
+                    _done = true;
+                    inner.OnError(error);
+                }
+            }
+        }
+
+        public void OnCompleted()
+        {
+            lock (_gate)
+            {
+                if (!_done)
+                {
+                    _done = true;
+                    inner.OnCompleted();
+                }
             }
         }
     }

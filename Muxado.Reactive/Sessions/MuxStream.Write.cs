@@ -5,6 +5,7 @@ public sealed partial class MuxStream
     // Send state; guarded by the session lock, except _writeLock which orders writes and closes.
     private SemaphoreSlim? _writeLock;
     private bool _writeClosed;
+    private bool _closing; // DisposeAsync has started: a write must not start waiting for window
     private Exception? _writeError;
     private TaskCompletionSource<bool>? _windowWaiter;
 
@@ -49,6 +50,10 @@ public sealed partial class MuxStream
                     offset += result.BytesSent;
                     if (offset < data.Length && result.BytesSent == 0)
                     {
+                        if (_closing)
+                        {
+                            throw AbortForCloseLocked();
+                        }
                         waiter = _windowWaiter = new TaskCompletionSource<bool>();
                     }
                 }

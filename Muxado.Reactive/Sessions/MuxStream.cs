@@ -48,11 +48,22 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 
     /// <summary>
     /// Closes the stream: half-closes if not done yet (after any write in progress) and stops reading;
-    /// data the peer sends afterwards is refused with RST StreamClosed. Idempotent.
+    /// data the peer sends afterwards is refused with RST StreamClosed. A write that is waiting for the peer's
+    /// window is aborted with RST StreamCancelled instead, so a close never hangs on a peer that stopped
+    /// reading. Idempotent.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         var writeLock = WriteLock;
+        lock (Gate)
+        {
+            // A close never waits on the peer: a write stuck on a full window is aborted with a reset.
+            _closing = true;
+            if (_windowWaiter is not null)
+            {
+                AbortForCloseLocked();
+            }
+        }
         await writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -71,6 +82,15 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         {
             writeLock.Release();
         }
+    }
+
+    /// <summary>Resets the stream because it is being closed while a write waits for window; under the lock.</summary>
+    private MuxadoStreamException AbortForCloseLocked()
+    {
+        var error = new MuxadoStreamException(Id, ErrorCode.StreamCancelled, byPeer: false);
+        _session.Core.Reset(Id, ErrorCode.StreamCancelled);
+        AbortLocked(error);
+        return error;
     }
 
     /// <summary>Ends both directions for a reset from either side; called under the lock.</summary>

@@ -69,6 +69,12 @@ public sealed partial class MuxSession
         {
             return null; // reset or session end before the type arrived: nothing to hand out
         }
+        catch (OperationCanceledException)
+        {
+            // The stream was accepted already; nobody will own it now, so it must not linger open.
+            stream.Reset(ErrorCode.StreamCancelled);
+            throw;
+        }
         if (read < 4)
         {
             await stream.DisposeAsync().ConfigureAwait(false);
