@@ -3,30 +3,20 @@ using Muxado.Reactive.Tests.Testing;
 namespace Muxado.Reactive.Tests.Sessions;
 
 /// <summary>
-/// Runs a <see cref="TestScheduler"/> with no SynchronizationContext installed. The session completes its
-/// waiters from scheduler work items; .NET runs an awaiting continuation inline there only when no
-/// SynchronizationContext is current (NUnit installs one for async tests). Without this, continuations
-/// would escape to the thread pool and a virtual-time run would no longer be deterministic.
+/// Runs a <see cref="TestScheduler"/> inside an <see cref="InlineContinuations"/> scope, so that the session's
+/// continuations run inside the virtual-time step that causes them even from an async test.
 /// </summary>
 internal static class InlineRuns
 {
-    public static int RunUntilIdleInline(this TestScheduler scheduler, int maxSteps = TestScheduler.DefaultMaxSteps) =>
-        Inline(() => scheduler.RunUntilIdle(maxSteps));
-
-    public static int RunToInline(this TestScheduler scheduler, long time, int maxSteps = TestScheduler.DefaultMaxSteps) =>
-        Inline(() => scheduler.RunTo(time, maxSteps));
-
-    private static int Inline(Func<int> run)
+    public static int RunUntilIdleInline(this TestScheduler scheduler, int maxSteps = TestScheduler.DefaultMaxSteps)
     {
-        var saved = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(saved);
-        }
+        using var inline = new InlineContinuations();
+        return scheduler.RunUntilIdle(maxSteps);
+    }
+
+    public static int RunToInline(this TestScheduler scheduler, long time, int maxSteps = TestScheduler.DefaultMaxSteps)
+    {
+        using var inline = new InlineContinuations();
+        return scheduler.RunTo(time, maxSteps);
     }
 }
