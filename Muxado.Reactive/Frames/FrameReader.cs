@@ -126,8 +126,17 @@ public static class FrameReader
 
     // The payload is copied so that it stays valid after the transport's buffer is reused
     // (DESIGN.md, "ownership of bytes"): receiving allocates exactly the delivered chunk.
-    private static ReadOnlyMemory<byte> Copy(ReadOnlySequence<byte> body) =>
-        body.IsEmpty ? ReadOnlyMemory<byte>.Empty : body.ToArray();
+    // The array is not zeroed first: every byte of it is overwritten by the copy at once.
+    private static ReadOnlyMemory<byte> Copy(ReadOnlySequence<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+        var copy = GC.AllocateUninitializedArray<byte>((int)body.Length);
+        body.CopyTo(copy);
+        return copy;
+    }
 
     private static string Name(FrameType type) => type switch
     {
