@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using Muxado.Reactive.Benchmarks.Compare.Adapters;
+using Muxado.Reactive.Benchmarks.Compare.Scenarios;
+
+namespace Muxado.Reactive.Benchmarks.Compare;
+
+/// <summary>The tables printed at the end of a run (Markdown, so that they paste into RESULTS.md as they are).</summary>
+internal static class Report
+{
+    private static readonly Impl[] Columns = [Impl.Raw, Impl.Muxado, Impl.Nerdbank];
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Render(IReadOnlyList<ScenarioResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("Medians of the measured repetitions, (min–max) below; ratios are of medians.");
+        text.AppendLine();
+        text.AppendLine("| scenario | unit | raw | muxado | nerdbank | muxado/raw | muxado/nerdbank |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            text.Append(Inv, $"| {r.Scenario.Name} | {r.Scenario.Unit} ");
+            foreach (var impl in Columns)
+            {
+                text.Append("| ").Append(Cell(r, impl)).Append(' ');
+            }
+            text.Append("| ").Append(RatioCell(r.Ratio(Impl.Muxado, Impl.Raw)));
+            text.Append(" | ").Append(RatioCell(r.Ratio(Impl.Muxado, Impl.Nerdbank))).AppendLine(" |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Peak working set of each worker process (MiB; one process per implementation × scenario, both ends inside it,");
+        text.AppendLine("warm-up included) and bytes allocated per unit of work (median of the measured repetitions, all threads):");
+        text.AppendLine();
+        text.AppendLine("| scenario | peak raw | peak muxado | peak nerdbank | muxado/nerdbank | alloc raw | alloc muxado | alloc nerdbank | alloc unit |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            text.Append(Inv, $"| {r.Scenario.Name} ");
+            foreach (var impl in Columns)
+            {
+                text.Append("| ").Append(r.PeakMiB(impl) is { } peak ? peak.ToString("N0", Inv) : "–").Append(' ');
+            }
+            var peakRatio = r.PeakMiB(Impl.Muxado) / r.PeakMiB(Impl.Nerdbank);
+            text.Append("| ").Append(RatioCell(peakRatio)).Append(' ');
+            foreach (var impl in Columns)
+            {
+                text.Append("| ").Append(r.StatsOf(impl) is { } s ? Number(s.AllocatedPerWork) : "–").Append(' ');
+            }
+            text.Append(Inv, $"| {r.Scenario.WorkUnit} |").AppendLine();
+        }
+
+        var failures = results.SelectMany(r => r.Errors.Select(e => $"{r.Scenario.Name}/{e.Key.Name()}: {e.Value}")).ToList();
+        if (failures.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Failures:");
+            foreach (var failure in failures)
+            {
+                text.AppendLine("- " + failure);
+            }
+        }
+        return text.ToString();
+    }
+
+    public static string RenderTargets(IReadOnlyList<ScenarioResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| target | measured | met |");
+        text.AppendLine("|---|---:|---|");
+        void Row(string target, string measured, bool? met) =>
+            text.AppendLine(Inv, $"| {target} | {measured} | {(met is null ? "not run" : met.Value ? "yes" : "**no**")} |");
+        ScenarioResult? Find(string name) => results.FirstOrDefault(r => r.Scenario.Name == name);
+
+        if (Find("bulk") is { } bulk)
+        {
+            var ratio = bulk.Ratio(Impl.Muxado, Impl.Raw);
+            Row("bulk ≥ 0.75 × raw TCP", RatioCell(ratio), ratio >= 0.75);
+        }
+        foreach (var name in new[] { "rr1", "rr16", "rr256" })
+        {
+            if (Find(name) is { } rr)
+            {
+                var ratio = rr.Ratio(Impl.Muxado, Impl.Nerdbank);
+                Row($"{name} ≥ 2 × Nerdbank", RatioCell(ratio), ratio >= 2);
+            }
+        }
+        if (Find("fanout") is { } fanout)
+        {
+            var ratio = fanout.Ratio(Impl.Muxado, Impl.Raw);
+            Row("fanout ≥ 0.5 × raw TCP", RatioCell(ratio), ratio >= 0.5);
+        }
+        foreach (var idle in results.Where(r => r.Scenario is IdleScenario))
+        {
+            var perStream = idle.StatsOf(Impl.Muxado)?.Median;
+            Row($"{idle.Scenario.Name}: idle stream < 2 KiB (both ends counted)",
+                perStream is { } b ? $"{b.ToString("N0", Inv)} B (one end ≈ {(b / 2).ToString("N0", Inv)} B)" : "–",
+                perStream < 2048);
+        }
+        foreach (var r in results.Where(r => r.Scenario.Impls.Contains(Impl.Nerdbank)))
+        {
+            var mux = r.PeakMiB(Impl.Muxado);
+            var nb = r.PeakMiB(Impl.Nerdbank);
+            Row($"{r.Scenario.Name}: peak memory ≤ Nerdbank's",
+                mux is not null && nb is not null ? $"{mux.Value.ToString("N0", Inv)} vs {nb.Value.ToString("N0", Inv)} MiB" : "–",
+                mux <= nb);
+        }
+        return text.ToString();
+    }
+
+    private static string Cell(ScenarioResult r, Impl impl)
+    {
+        if (!r.Scenario.Impls.Contains(impl))
+        {
+            return "–";
+        }
+        if (r.StatsOf(impl) is not { } s)
+        {
+            return r.Errors.ContainsKey(impl) ? "failed" : "–";
+        }
+        return $"{Number(s.Median)} ({Number(s.Min)}–{Number(s.Max)})";
+    }
+
+    public static string Number(double value) =>
+        Math.Abs(value) >= 100 ? value.ToString("N0", Inv) : value.ToString("0.##", Inv);
+
+    private static string RatioCell(double? ratio) => ratio is { } r ? r.ToString("0.00", Inv) : "–";
+}
