@@ -40,6 +40,10 @@ internal static class CompareCommand
         string machine = Machine.Describe();
         Console.WriteLine($"Machine: {machine}");
         Console.WriteLine($"Mode: {(quick ? "quick" : "full")}, {repetitions} measured repetitions after one warm-up, interleaved");
+        if (MuxadoOverrides.Describe() is { } overrides)
+        {
+            Console.WriteLine($"Muxado options OVERRIDDEN from the environment (not the defaults): {overrides}");
+        }
         var clock = Stopwatch.StartNew();
         var results = new List<ScenarioResult>();
         foreach (var scenario in scenarios)

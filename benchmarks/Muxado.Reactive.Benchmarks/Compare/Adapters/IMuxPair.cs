@@ -54,7 +54,7 @@ internal static class MuxPairs
         return impl switch
         {
             Impl.Raw => new RawTcpPair(client, server),
-            Impl.Muxado => new MuxadoPair(client, server, muxadoOptions),
+            Impl.Muxado => new MuxadoPair(client, server, MuxadoOverrides.Apply(muxadoOptions)),
             Impl.Nerdbank => await NerdbankPair.CreateAsync(client, server).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(impl), impl, null),
         };

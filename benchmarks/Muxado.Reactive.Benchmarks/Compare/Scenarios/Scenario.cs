@@ -32,11 +32,14 @@ internal sealed record Sizes(bool Quick)
 {
     // Quick still moves 128 MiB: at ~1.5 GiB/s raw TCP needs under 0.1 s, and a shorter run is mostly scheduling noise.
     public long BulkBytes => Quick ? 128L << 20 : 256L << 20;
+    /// <summary>How long each worker warms up (repeating the warm-up run) before the first measured run.</summary>
+    public TimeSpan WarmupBudget => Quick ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(3);
+
     public long BulkWarmupBytes => 32L << 20;
     public int BulkWriteSize => 64 * 1024;
 
     public TimeSpan RrDuration => Quick ? TimeSpan.FromSeconds(0.75) : TimeSpan.FromSeconds(2.5);
-    public TimeSpan RrWarmup => Quick ? TimeSpan.FromSeconds(0.4) : TimeSpan.FromSeconds(1);
+    public TimeSpan RrWarmup => TimeSpan.FromSeconds(0.5);
     public int RrMessageSize => 64;
 
     public int FanoutStreams => 64;
