@@ -6,7 +6,7 @@ using Muxado.Reactive.Benchmarks.Compare.Scenarios;
 namespace Muxado.Reactive.Benchmarks.Compare;
 
 /// <summary>
-/// <c>compare [--quick] [--json PATH] [--reps N] [--only a,b]</c>: runs every scenario against raw TCP, muxado and
+/// <c>compare [--quick] [--json PATH] [--reps N] [--only a,b] [--alloc-profile]</c>: runs every scenario against raw TCP, muxado and
 /// Nerdbank.Streams and prints the medians, ranges, ratios, peak memory and the targets.
 /// </summary>
 /// <remarks>
@@ -22,10 +22,11 @@ internal static class CompareCommand
     public static async Task<int> RunAsync(string[] args)
     {
         bool quick = args.Contains("--quick");
+        bool allocationProfile = args.Contains("--alloc-profile");
         int worker = Array.IndexOf(args, "--worker");
         if (worker >= 0)
         {
-            return await WorkerHost.RunAsync(args[worker + 1], args[worker + 2], quick).ConfigureAwait(false);
+            return await WorkerHost.RunAsync(args[worker + 1], args[worker + 2], quick, allocationProfile).ConfigureAwait(false);
         }
         string? jsonPath = Option(args, "--json");
         int repetitions = Option(args, "--reps") is { } reps ? int.Parse(reps, CultureInfo.InvariantCulture) : DefaultRepetitions;
@@ -48,7 +49,7 @@ internal static class CompareCommand
         var results = new List<ScenarioResult>();
         foreach (var scenario in scenarios)
         {
-            results.Add(await RunScenarioAsync(scenario, quick, repetitions).ConfigureAwait(false));
+            results.Add(await RunScenarioAsync(scenario, quick, repetitions, allocationProfile).ConfigureAwait(false));
         }
 
         Console.WriteLine();
@@ -56,6 +57,10 @@ internal static class CompareCommand
         Console.WriteLine("Targets:");
         Console.WriteLine();
         Console.WriteLine(Report.RenderTargets(results));
+        if (allocationProfile)
+        {
+            Console.WriteLine(Report.RenderAllocations(results));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Total time: {clock.Elapsed.TotalSeconds:0.0} s"));
         if (jsonPath is not null)
         {
@@ -65,10 +70,10 @@ internal static class CompareCommand
         return results.Any(r => r.Errors.Count > 0) ? 1 : 0;
     }
 
-    private static async Task<ScenarioResult> RunScenarioAsync(Scenario scenario, bool quick, int repetitions)
+    private static async Task<ScenarioResult> RunScenarioAsync(Scenario scenario, bool quick, int repetitions, bool allocationProfile)
     {
         var result = new ScenarioResult(scenario);
-        var workers = scenario.Impls.ToDictionary(impl => impl, impl => WorkerProcess.Start(scenario.Name, impl, quick));
+        var workers = scenario.Impls.ToDictionary(impl => impl, impl => WorkerProcess.Start(scenario.Name, impl, quick, allocationProfile));
         try
         {
             foreach (var (impl, process) in workers)
@@ -88,11 +93,21 @@ internal static class CompareCommand
                     {
                         continue; // a failed implementation is not asked again; the others go on
                     }
+                    var load = ForeignLoad.Start(process.Pid);
                     var reply = await process.AskAsync(WorkerProtocol.Run).ConfigureAwait(false);
+                    double? foreign = load?.Stop();
                     if (reply.Sample is { } sample)
                     {
                         (result.Samples.TryGetValue(impl, out var list) ? list : result.Samples[impl] = []).Add(sample);
                         line.Add($"{impl.Name()} {Report.Number(sample.Value)}");
+                        if (foreign is { } f)
+                        {
+                            result.ForeignLoads.Add(f);
+                            if (f >= Report.ForeignLoadWarning)
+                            {
+                                line[^1] += string.Create(CultureInfo.InvariantCulture, $" (other load {f:P0})");
+                            }
+                        }
                     }
                     else
                     {
@@ -108,6 +123,10 @@ internal static class CompareCommand
                 if (reply.PeakWorkingSetBytes is { } peak)
                 {
                     result.PeakWorkingSetBytes[impl] = peak;
+                }
+                if (reply.Allocations is { Count: > 0 } allocations)
+                {
+                    result.Allocations[impl] = allocations;
                 }
             }
         }

@@ -37,6 +37,16 @@ internal static class JsonReport
         WritePerImpl(json, "peak_working_set_mib", results, (r, impl) => r.PeakMiB(impl));
         WritePerImpl(json, "allocated_bytes_per_work_unit", results, (r, impl) => r.StatsOf(impl)?.AllocatedPerWork);
 
+        json.WriteStartObject("max_foreign_cpu_load");
+        foreach (var r in results)
+        {
+            if (r.MaxForeignLoad is { } load)
+            {
+                json.WriteNumber(r.Scenario.Name, Math.Round(load, 3));
+            }
+        }
+        json.WriteEndObject();
+
         json.WriteStartObject("errors");
         foreach (var r in results)
         {

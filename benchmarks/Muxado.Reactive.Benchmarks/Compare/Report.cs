@@ -11,6 +11,9 @@ internal static class Report
     private static readonly Impl[] Columns = [Impl.Raw, Impl.Muxado, Impl.Nerdbank];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>Other processes' CPU share above which a run is flagged as disturbed.</summary>
+    public const double ForeignLoadWarning = 0.10;
+
     public static string Render(IReadOnlyList<ScenarioResult> results)
     {
         var text = new StringBuilder();
@@ -49,6 +52,19 @@ internal static class Report
                 text.Append("| ").Append(r.StatsOf(impl) is { } s ? Number(s.AllocatedPerWork) : "–").Append(' ');
             }
             text.Append(Inv, $"| {r.Scenario.WorkUnit} |").AppendLine();
+        }
+
+        var disturbed = results.Where(r => r.MaxForeignLoad >= ForeignLoadWarning).ToList();
+        text.AppendLine();
+        if (disturbed.Count == 0)
+        {
+            text.AppendLine(Inv, $"Other processes used under {ForeignLoadWarning:P0} of the CPU during every measured run.");
+        }
+        else
+        {
+            var which = string.Join(", ", disturbed.Select(r => string.Create(Inv,
+                $"{r.Scenario.Name} (max {r.MaxForeignLoad:P0}, {r.ForeignLoads.Count(l => l >= ForeignLoadWarning)} of {r.ForeignLoads.Count} runs)")));
+            text.AppendLine(Inv, $"DISTURBED: other processes used ≥ {ForeignLoadWarning:P0} of the CPU during some runs of: {which}. Their figures are less trustworthy.");
         }
 
         var failures = results.SelectMany(r => r.Errors.Select(e => $"{r.Scenario.Name}/{e.Key.Name()}: {e.Value}")).ToList();
@@ -105,6 +121,26 @@ internal static class Report
             Row($"{r.Scenario.Name}: peak memory ≤ Nerdbank's",
                 mux is not null && nb is not null ? $"{mux.Value.ToString("N0", Inv)} vs {nb.Value.ToString("N0", Inv)} MiB" : "–",
                 mux <= nb);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The sampled allocation breakdown of each worker (with <c>--alloc-profile</c>).</summary>
+    public static string RenderAllocations(IReadOnlyList<ScenarioResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("Allocated bytes by type (GCAllocationTick samples, ~1 per 100 KB, measured repetitions only):");
+        foreach (var r in results)
+        {
+            foreach (var (impl, shares) in r.Allocations)
+            {
+                text.AppendLine();
+                text.AppendLine(Inv, $"{r.Scenario.Name} / {impl.Name()}:");
+                foreach (var share in shares)
+                {
+                    text.AppendLine(Inv, $"  {share.Share,6:P1}  {share.Type}");
+                }
+            }
         }
         return text.ToString();
     }

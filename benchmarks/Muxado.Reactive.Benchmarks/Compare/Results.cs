@@ -10,6 +10,12 @@ internal sealed class ScenarioResult(Scenario scenario)
     public Dictionary<Impl, List<Sample>> Samples { get; } = [];
     public Dictionary<Impl, long> PeakWorkingSetBytes { get; } = [];
     public Dictionary<Impl, string> Errors { get; } = [];
+    public Dictionary<Impl, IReadOnlyList<TypeShare>> Allocations { get; } = [];
+
+    /// <summary>Other processes' share of the CPU during each measured run (see <see cref="ForeignLoad"/>).</summary>
+    public List<double> ForeignLoads { get; } = [];
+
+    public double? MaxForeignLoad => ForeignLoads.Count > 0 ? ForeignLoads.Max() : null;
 
     public Stats? StatsOf(Impl impl) =>
         Samples.TryGetValue(impl, out var samples) && samples.Count > 0 ? Stats.From(samples) : null;

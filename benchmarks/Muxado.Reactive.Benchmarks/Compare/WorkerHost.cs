@@ -15,8 +15,9 @@ namespace Muxado.Reactive.Benchmarks.Compare;
 /// </remarks>
 internal static class WorkerHost
 {
-    public static async Task<int> RunAsync(string scenarioName, string implName, bool quick)
+    public static async Task<int> RunAsync(string scenarioName, string implName, bool quick, bool allocationProfile)
     {
+        using var sampler = allocationProfile ? new AllocationSampler() : null;
         var scenario = ScenarioCatalog.Create(quick).Single(s => s.Name == scenarioName);
         var impl = MuxPairs.Parse(implName);
         string? command;
@@ -29,12 +30,14 @@ internal static class WorkerHost
                     reply = await WarmUpAsync(scenario, impl, new Sizes(quick).WarmupBudget).ConfigureAwait(false);
                     break;
                 case WorkerProtocol.Run:
+                    sampler?.Start();
                     reply = await RunOnceAsync(scenario, impl, warmup: false).ConfigureAwait(false);
+                    sampler?.Stop();
                     break;
                 case WorkerProtocol.Quit:
                     using (var self = Process.GetCurrentProcess())
                     {
-                        reply = new WorkerReply(null, self.PeakWorkingSet64, null);
+                        reply = new WorkerReply(null, self.PeakWorkingSet64, null, sampler?.Top(8));
                     }
                     Console.Out.WriteLine(WorkerProtocol.Serialize(reply));
                     Console.Out.Flush();

@@ -19,4 +19,4 @@ internal static class WorkerProtocol
 }
 
 /// <summary>A worker's answer: a sample, its peak memory on quitting, or an error.</summary>
-internal sealed record WorkerReply(Sample? Sample, long? PeakWorkingSetBytes, string? Error);
+internal sealed record WorkerReply(Sample? Sample, long? PeakWorkingSetBytes, string? Error, IReadOnlyList<TypeShare>? Allocations = null);

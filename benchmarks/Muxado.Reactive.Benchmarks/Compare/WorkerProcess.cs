@@ -12,7 +12,7 @@ internal sealed class WorkerProcess : IDisposable
     private WorkerProcess(Process process) => _process = process;
 
     /// <summary>Starts this same program as <c>compare --worker SCENARIO IMPL [--quick]</c>.</summary>
-    public static WorkerProcess Start(string scenario, Impl impl, bool quick)
+    public static WorkerProcess Start(string scenario, Impl impl, bool quick, bool allocationProfile)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program's path");
         var info = new ProcessStartInfo
@@ -36,11 +36,17 @@ internal sealed class WorkerProcess : IDisposable
         {
             info.ArgumentList.Add("--quick");
         }
+        if (allocationProfile)
+        {
+            info.ArgumentList.Add("--alloc-profile");
+        }
         // Workstation GC for every worker, whatever the environment says: the machine has 2 cores, and server GC's
         // per-core heaps would make the memory figures depend on the core count.
         info.Environment["DOTNET_gcServer"] = "0";
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("the worker did not start"));
     }
+
+    public int Pid => _process.Id;
 
     /// <summary>Sends a command and waits for the worker's one-line reply.</summary>
     public async Task<WorkerReply> AskAsync(string command)

@@ -6,7 +6,10 @@ namespace Muxado.Reactive.Benchmarks.Compare.Adapters;
 /// What-if knobs for muxado's session options, from the environment (workers inherit it), so that a hypothesis
 /// such as "bulk is limited by the window" can be checked without editing code:
 /// <c>MUXADO_BENCH_WINDOW</c>, <c>MUXADO_BENCH_MAX_FRAME</c>, <c>MUXADO_BENCH_MAX_WRITE_QUEUE</c> (bytes) and
-/// <c>MUXADO_BENCH_EMPTY_SYN</c> (true/false). Unset, the library's defaults are measured. The report header names
+/// <c>MUXADO_BENCH_EMPTY_SYN</c> (true/false); for the transport, <c>MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER</c> and
+/// <c>MUXADO_BENCH_READ_BUFFER</c> (the socket is then read through a <see cref="System.IO.Pipelines.PipeReader"/>
+/// with that buffer size, and written through a <see cref="System.IO.Pipelines.PipeWriter"/>, via
+/// <see cref="Transports.FrameTransport.FromPipe"/>, since the socket transport's 16 KiB is fixed). Unset, the library's defaults are measured. The report header names
 /// any override in force, so such a run is never mistaken for a default one.
 /// </summary>
 internal static class MuxadoOverrides
@@ -17,7 +20,13 @@ internal static class MuxadoOverrides
         ("MaxFramePayload", "MUXADO_BENCH_MAX_FRAME"),
         ("MaxWriteQueueBytes", "MUXADO_BENCH_MAX_WRITE_QUEUE"),
         ("OpenWithEmptySyn", "MUXADO_BENCH_EMPTY_SYN"),
+        ("transport read buffer", "MUXADO_BENCH_READ_BUFFER"),
+        ("FrameTransportOptions.MaxRetainedWriteBufferSize", "MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER"),
     ];
+
+    public static bool HasTransportKnobs =>
+        Environment.GetEnvironmentVariable("MUXADO_BENCH_READ_BUFFER") is not null ||
+        Environment.GetEnvironmentVariable("MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER") is not null;
 
     /// <summary>"WindowSize=4194304, ..." or null when nothing is overridden.</summary>
     public static string? Describe()
@@ -53,6 +62,28 @@ internal static class MuxadoOverrides
             RespondToHeartbeats = b.RespondToHeartbeats,
         };
     }
+
+    /// <summary>The transport for one end: the library's socket transport unless a transport knob is set.</summary>
+    public static Transports.FrameTransport Transport(System.Net.Sockets.Socket socket, MuxSessionOptions options)
+    {
+        var transportOptions = new Transports.FrameTransportOptions { ReaderLimits = options.ReaderLimits };
+        if (Int("MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER") is { } retained)
+        {
+            transportOptions.MaxRetainedWriteBufferSize = retained;
+        }
+        if (Int("MUXADO_BENCH_READ_BUFFER") is { } readBuffer)
+        {
+            var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            var pipe = new SocketPipe(
+                System.IO.Pipelines.PipeReader.Create(stream, new System.IO.Pipelines.StreamPipeReaderOptions(
+                    bufferSize: readBuffer, minimumReadSize: Math.Min(readBuffer, 4096), leaveOpen: true, useZeroByteReads: true)),
+                System.IO.Pipelines.PipeWriter.Create(stream, new System.IO.Pipelines.StreamPipeWriterOptions(leaveOpen: false)));
+            return Transports.FrameTransport.FromPipe(pipe, transportOptions);
+        }
+        return Transports.FrameTransport.FromSocket(socket, transportOptions);
+    }
+
+    private sealed record SocketPipe(System.IO.Pipelines.PipeReader Input, System.IO.Pipelines.PipeWriter Output) : System.IO.Pipelines.IDuplexPipe;
 
     private static int? Int(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;

@@ -3,10 +3,18 @@ using System.Net.Sockets;
 namespace Muxado.Reactive.Benchmarks.Compare.Adapters;
 
 /// <summary>Two muxado sessions (client and server) over one loopback connection.</summary>
-internal sealed class MuxadoPair(Socket client, Socket server, MuxSessionOptions? options) : IMuxPair
+/// <remarks>
+/// Without what-if knobs this is exactly <c>MuxSession.Create(socket, role, options)</c>; with them the transport is
+/// built by <see cref="MuxadoOverrides.Transport"/>.
+/// </remarks>
+internal sealed class MuxadoPair(Socket client, Socket server, MuxSessionOptions options) : IMuxPair
 {
-    private readonly MuxSession _client = MuxSession.Create(client, SessionRole.Client, options);
-    private readonly MuxSession _server = MuxSession.Create(server, SessionRole.Server, options);
+    private readonly MuxSession _client = MuxadoOverrides.HasTransportKnobs
+        ? MuxSession.Client(MuxadoOverrides.Transport(client, options), options)
+        : MuxSession.Create(client, SessionRole.Client, options);
+    private readonly MuxSession _server = MuxadoOverrides.HasTransportKnobs
+        ? MuxSession.Server(MuxadoOverrides.Transport(server, options), options)
+        : MuxSession.Create(server, SessionRole.Server, options);
 
     public bool Multiplexes => true;
 

@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace Muxado.Reactive.Benchmarks.Compare;
+
+/// <summary>
+/// How busy the machine was with other work during a run: CPU time of all processes (<c>/proc/stat</c>) minus the
+/// worker's own (<c>/proc/PID/stat</c>), as a fraction of the cores' capacity over the run.
+/// </summary>
+/// <remarks>
+/// The benchmarks run on a small shared machine where other builds and test runs may start at any time; a throughput
+/// figure taken while another process held a core means little. This makes such runs visible in the report instead
+/// of silently skewing the medians. Returns null where procfs is missing (not Linux).
+/// </remarks>
+internal sealed class ForeignLoad
+{
+    private readonly int _pid;
+    private readonly long _totalBusy;
+    private readonly long _ownBusy;
+    private readonly long _start;
+
+    private ForeignLoad(int pid, long totalBusy, long ownBusy)
+    {
+        _pid = pid;
+        _totalBusy = totalBusy;
+        _ownBusy = ownBusy;
+        _start = Environment.TickCount64;
+    }
+
+    public static ForeignLoad? Start(int workerPid) =>
+        TotalBusyTicks() is { } total && ProcessBusyTicks(workerPid) is { } own ? new ForeignLoad(workerPid, total, own) : null;
+
+    /// <summary>Other processes' share of the machine's CPU capacity since <see cref="Start"/> (0..1).</summary>
+    public double? Stop()
+    {
+        if (TotalBusyTicks() is not { } total || ProcessBusyTicks(_pid) is not { } own)
+        {
+            return null;
+        }
+        double seconds = (Environment.TickCount64 - _start) / 1000.0;
+        if (seconds <= 0)
+        {
+            return null;
+        }
+        // procfs counts in clock ticks of 1/100 s (USER_HZ) on every Linux this runs on.
+        double foreignSeconds = Math.Max(0, (total - _totalBusy) - (own - _ownBusy)) / 100.0;
+        return Math.Min(1, foreignSeconds / (seconds * Environment.ProcessorCount));
+    }
+
+    /// <summary>All CPUs' busy time (everything but idle and iowait), in clock ticks.</summary>
+    private static long? TotalBusyTicks()
+    {
+        try
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // cpu user nice system idle iowait irq softirq steal ...
+            long busy = 0;
+            for (int i = 1; i < Math.Min(fields.Length, 9); i++)
+            {
+                if (i is 4 or 5)
+                {
+                    continue;
+                }
+                busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
+            }
+            return busy;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A process's user + system time, in clock ticks.</summary>
+    private static long? ProcessBusyTicks(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+}
