@@ -61,6 +61,10 @@ internal static class CompareCommand
         {
             Console.WriteLine(Report.RenderAllocations(results));
         }
+        if (results.Any(r => r.MuxadoFramesPerWork.Count > 0))
+        {
+            Console.WriteLine(Report.RenderFrameCounts(results));
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Total time: {clock.Elapsed.TotalSeconds:0.0} s"));
         if (jsonPath is not null)
         {
@@ -100,6 +104,15 @@ internal static class CompareCommand
                     {
                         (result.Samples.TryGetValue(impl, out var list) ? list : result.Samples[impl] = []).Add(sample);
                         line.Add($"{impl.Name()} {Report.Number(sample.Value)}");
+                        if (reply.FrameCounts is { } frames && sample.Work > 0)
+                        {
+                            result.MuxadoFramesPerWork.Add(frames.ToDictionary(p => p.Key, p => p.Value / sample.Work));
+                        }
+                        if (load?.OwnCpuSeconds is { } cpu && sample.Work > 0)
+                        {
+                            (result.CpuPerWork.TryGetValue(impl, out var cpuList) ? cpuList : result.CpuPerWork[impl] = [])
+                                .Add((cpu.User / sample.Work, cpu.System / sample.Work));
+                        }
                         if (foreign is { } f)
                         {
                             result.ForeignLoads.Add(f);

@@ -15,19 +15,22 @@ internal sealed class ForeignLoad
 {
     private readonly int _pid;
     private readonly long _totalBusy;
-    private readonly long _ownBusy;
+    private readonly (long User, long System) _own;
     private readonly long _start;
 
-    private ForeignLoad(int pid, long totalBusy, long ownBusy)
+    private ForeignLoad(int pid, long totalBusy, (long User, long System) own)
     {
         _pid = pid;
         _totalBusy = totalBusy;
-        _ownBusy = ownBusy;
+        _own = own;
         _start = Environment.TickCount64;
     }
 
     public static ForeignLoad? Start(int workerPid) =>
         TotalBusyTicks() is { } total && ProcessBusyTicks(workerPid) is { } own ? new ForeignLoad(workerPid, total, own) : null;
+
+    /// <summary>The worker's own CPU time since <see cref="Start"/>, user and system (kernel, i.e. system calls), in seconds.</summary>
+    public (double User, double System)? OwnCpuSeconds { get; private set; }
 
     /// <summary>Other processes' share of the machine's CPU capacity since <see cref="Start"/> (0..1).</summary>
     public double? Stop()
@@ -36,13 +39,15 @@ internal sealed class ForeignLoad
         {
             return null;
         }
+        OwnCpuSeconds = ((own.User - _own.User) / 100.0, (own.System - _own.System) / 100.0);
+        long ownBusy = own.User + own.System - _own.User - _own.System;
         double seconds = (Environment.TickCount64 - _start) / 1000.0;
         if (seconds <= 0)
         {
             return null;
         }
         // procfs counts in clock ticks of 1/100 s (USER_HZ) on every Linux this runs on.
-        double foreignSeconds = Math.Max(0, (total - _totalBusy) - (own - _ownBusy)) / 100.0;
+        double foreignSeconds = Math.Max(0, total - _totalBusy - ownBusy) / 100.0;
         return Math.Min(1, foreignSeconds / (seconds * Environment.ProcessorCount));
     }
 
@@ -70,15 +75,15 @@ internal sealed class ForeignLoad
         }
     }
 
-    /// <summary>A process's user + system time, in clock ticks.</summary>
-    private static long? ProcessBusyTicks(int pid)
+    /// <summary>A process's user and system time, in clock ticks.</summary>
+    private static (long User, long System)? ProcessBusyTicks(int pid)
     {
         try
         {
             string stat = File.ReadAllText($"/proc/{pid}/stat");
             // The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

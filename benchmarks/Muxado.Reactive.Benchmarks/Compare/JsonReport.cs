@@ -37,6 +37,9 @@ internal static class JsonReport
         WritePerImpl(json, "peak_working_set_mib", results, (r, impl) => r.PeakMiB(impl));
         WritePerImpl(json, "allocated_bytes_per_work_unit", results, (r, impl) => r.StatsOf(impl)?.AllocatedPerWork);
 
+        WritePerImpl(json, "cpu_user_ms_per_work_unit", results, (r, impl) => r.MedianCpuMsPerWork(impl)?.User);
+        WritePerImpl(json, "cpu_system_ms_per_work_unit", results, (r, impl) => r.MedianCpuMsPerWork(impl)?.System);
+
         json.WriteStartObject("max_foreign_cpu_load");
         foreach (var r in results)
         {
@@ -83,7 +86,7 @@ internal static class JsonReport
             {
                 if (value(r, impl) is { } v)
                 {
-                    json.WriteNumber(impl.Name(), Math.Round(v, 1));
+                    json.WriteNumber(impl.Name(), Math.Round(v, 4));
                 }
             }
             json.WriteEndObject();

@@ -54,6 +54,23 @@ internal static class Report
             text.Append(Inv, $"| {r.Scenario.WorkUnit} |").AppendLine();
         }
 
+        text.AppendLine();
+        text.AppendLine("CPU time of each worker process per unit of work (ms, median; user / system — system is time in the kernel,");
+        text.AppendLine("i.e. system calls; the whole run is counted, connection set-up included; clock-tick resolution 10 ms):");
+        text.AppendLine();
+        text.AppendLine("| scenario | per | raw user / sys | muxado user / sys | nerdbank user / sys |");
+        text.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            text.Append(Inv, $"| {r.Scenario.Name} | {r.Scenario.WorkUnit[2..]} ");
+            foreach (var impl in Columns)
+            {
+                text.Append("| ").Append(r.MedianCpuMsPerWork(impl) is { } cpu
+                    ? string.Create(Inv, $"{cpu.User:0.###} / {cpu.System:0.###}") : "–").Append(' ');
+            }
+            text.AppendLine("|");
+        }
+
         var disturbed = results.Where(r => r.MaxForeignLoad >= ForeignLoadWarning).ToList();
         text.AppendLine();
         if (disturbed.Count == 0)
@@ -121,6 +138,28 @@ internal static class Report
             Row($"{r.Scenario.Name}: peak memory ≤ Nerdbank's",
                 mux is not null && nb is not null ? $"{mux.Value.ToString("N0", Inv)} vs {nb.Value.ToString("N0", Inv)} MiB" : "–",
                 mux <= nb);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Muxado frames written (both ends) per unit of work, median over runs (MUXADO_BENCH_COUNT_FRAMES=1).</summary>
+    public static string RenderFrameCounts(IReadOnlyList<ScenarioResult> results)
+    {
+        var kinds = Adapters.CountingTransport.Kinds;
+        var text = new StringBuilder();
+        text.AppendLine("Muxado frames written by both ends per unit of work (median of the measured runs):");
+        text.AppendLine();
+        text.AppendLine("| scenario | per | " + string.Join(" | ", kinds) + " |");
+        text.AppendLine("|---|---|" + string.Concat(kinds.Select(_ => "---:|")));
+        foreach (var r in results.Where(r => r.MuxadoFramesPerWork.Count > 0))
+        {
+            text.Append(Inv, $"| {r.Scenario.Name} | {r.Scenario.WorkUnit[2..]} ");
+            foreach (var kind in kinds)
+            {
+                var values = r.MuxadoFramesPerWork.Select(f => f.GetValueOrDefault(kind)).Order().ToArray();
+                text.Append("| ").Append(Number(values[values.Length / 2])).Append(' ');
+            }
+            text.AppendLine("|");
         }
         return text.ToString();
     }

@@ -15,6 +15,24 @@ internal sealed class ScenarioResult(Scenario scenario)
     /// <summary>Other processes' share of the CPU during each measured run (see <see cref="ForeignLoad"/>).</summary>
     public List<double> ForeignLoads { get; } = [];
 
+    /// <summary>Muxado frames written per unit of work, by kind, per measured run (with MUXADO_BENCH_COUNT_FRAMES=1).</summary>
+    public List<Dictionary<string, double>> MuxadoFramesPerWork { get; } = [];
+
+    /// <summary>Each implementation's own CPU seconds (user, system) per unit of work, one entry per measured run.</summary>
+    public Dictionary<Impl, List<(double User, double System)>> CpuPerWork { get; } = [];
+
+    /// <summary>Median user and system CPU milliseconds per unit of work.</summary>
+    public (double User, double System)? MedianCpuMsPerWork(Impl impl)
+    {
+        if (!CpuPerWork.TryGetValue(impl, out var runs) || runs.Count == 0)
+        {
+            return null;
+        }
+        var user = runs.Select(r => r.User).Order().ToArray();
+        var system = runs.Select(r => r.System).Order().ToArray();
+        return (user[user.Length / 2] * 1000, system[system.Length / 2] * 1000);
+    }
+
     public double? MaxForeignLoad => ForeignLoads.Count > 0 ? ForeignLoads.Max() : null;
 
     public Stats? StatsOf(Impl impl) =>

@@ -31,7 +31,12 @@ internal static class WorkerHost
                     break;
                 case WorkerProtocol.Run:
                     sampler?.Start();
+                    CountingTransport.TakeCounts();
                     reply = await RunOnceAsync(scenario, impl, warmup: false).ConfigureAwait(false);
+                    if (MuxadoOverrides.CountFrames && impl == Impl.Muxado)
+                    {
+                        reply = reply with { FrameCounts = CountingTransport.TakeCounts() };
+                    }
                     sampler?.Stop();
                     break;
                 case WorkerProtocol.Quit:

@@ -19,4 +19,5 @@ internal static class WorkerProtocol
 }
 
 /// <summary>A worker's answer: a sample, its peak memory on quitting, or an error.</summary>
-internal sealed record WorkerReply(Sample? Sample, long? PeakWorkingSetBytes, string? Error, IReadOnlyList<TypeShare>? Allocations = null);
+internal sealed record WorkerReply(Sample? Sample, long? PeakWorkingSetBytes, string? Error, IReadOnlyList<TypeShare>? Allocations = null,
+    Dictionary<string, long>? FrameCounts = null);

@@ -22,11 +22,15 @@ internal static class MuxadoOverrides
         ("OpenWithEmptySyn", "MUXADO_BENCH_EMPTY_SYN"),
         ("transport read buffer", "MUXADO_BENCH_READ_BUFFER"),
         ("FrameTransportOptions.MaxRetainedWriteBufferSize", "MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER"),
+        ("frame counting", "MUXADO_BENCH_COUNT_FRAMES"),
     ];
 
     public static bool HasTransportKnobs =>
         Environment.GetEnvironmentVariable("MUXADO_BENCH_READ_BUFFER") is not null ||
-        Environment.GetEnvironmentVariable("MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER") is not null;
+        Environment.GetEnvironmentVariable("MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER") is not null ||
+        CountFrames;
+
+    public static bool CountFrames => Environment.GetEnvironmentVariable("MUXADO_BENCH_COUNT_FRAMES") == "1";
 
     /// <summary>"WindowSize=4194304, ..." or null when nothing is overridden.</summary>
     public static string? Describe()
@@ -65,6 +69,12 @@ internal static class MuxadoOverrides
 
     /// <summary>The transport for one end: the library's socket transport unless a transport knob is set.</summary>
     public static Transports.FrameTransport Transport(System.Net.Sockets.Socket socket, MuxSessionOptions options)
+    {
+        var transport = RawTransport(socket, options);
+        return CountFrames ? new CountingTransport(transport) : transport;
+    }
+
+    private static Transports.FrameTransport RawTransport(System.Net.Sockets.Socket socket, MuxSessionOptions options)
     {
         var transportOptions = new Transports.FrameTransportOptions { ReaderLimits = options.ReaderLimits };
         if (Int("MUXADO_BENCH_MAX_RETAINED_WRITE_BUFFER") is { } retained)
