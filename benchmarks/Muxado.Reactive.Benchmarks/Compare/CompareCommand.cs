@@ -6,7 +6,7 @@ using Muxado.Reactive.Benchmarks.Compare.Scenarios;
 namespace Muxado.Reactive.Benchmarks.Compare;
 
 /// <summary>
-/// <c>compare [--quick] [--json PATH] [--reps N] [--only a,b] [--alloc-profile]</c>: runs every scenario against raw TCP, muxado and
+/// <c>compare [--quick] [--json PATH] [--reps N] [--only a,b] [--alloc-profile] [--wait-quiet]</c>: runs every scenario against raw TCP, muxado and
 /// Nerdbank.Streams and prints the medians, ranges, ratios, peak memory and the targets.
 /// </summary>
 /// <remarks>
@@ -18,11 +18,13 @@ namespace Muxado.Reactive.Benchmarks.Compare;
 internal static class CompareCommand
 {
     private const int DefaultRepetitions = 5;
+    private static readonly TimeSpan QuietPatience = TimeSpan.FromSeconds(20);
 
     public static async Task<int> RunAsync(string[] args)
     {
         bool quick = args.Contains("--quick");
         bool allocationProfile = args.Contains("--alloc-profile");
+        bool waitQuiet = args.Contains("--wait-quiet");
         int worker = Array.IndexOf(args, "--worker");
         if (worker >= 0)
         {
@@ -49,7 +51,7 @@ internal static class CompareCommand
         var results = new List<ScenarioResult>();
         foreach (var scenario in scenarios)
         {
-            results.Add(await RunScenarioAsync(scenario, quick, repetitions, allocationProfile).ConfigureAwait(false));
+            results.Add(await RunScenarioAsync(scenario, quick, repetitions, allocationProfile, waitQuiet).ConfigureAwait(false));
         }
 
         Console.WriteLine();
@@ -74,7 +76,7 @@ internal static class CompareCommand
         return results.Any(r => r.Errors.Count > 0) ? 1 : 0;
     }
 
-    private static async Task<ScenarioResult> RunScenarioAsync(Scenario scenario, bool quick, int repetitions, bool allocationProfile)
+    private static async Task<ScenarioResult> RunScenarioAsync(Scenario scenario, bool quick, int repetitions, bool allocationProfile, bool waitQuiet)
     {
         var result = new ScenarioResult(scenario);
         var workers = scenario.Impls.ToDictionary(impl => impl, impl => WorkerProcess.Start(scenario.Name, impl, quick, allocationProfile));
@@ -90,6 +92,11 @@ internal static class CompareCommand
             }
             for (int rep = 1; rep <= repetitions; rep++)
             {
+                if (waitQuiet)
+                {
+                    // A shared machine: let other builds and tests pass before a round rather than measure through them.
+                    await ForeignLoad.WaitForQuietAsync(Report.ForeignLoadWarning, QuietPatience).ConfigureAwait(false);
+                }
                 var line = new List<string>();
                 foreach (var (impl, process) in workers)
                 {

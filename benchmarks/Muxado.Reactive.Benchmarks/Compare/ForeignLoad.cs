@@ -51,6 +51,26 @@ internal sealed class ForeignLoad
         return Math.Min(1, foreignSeconds / (seconds * Environment.ProcessorCount));
     }
 
+    /// <summary>
+    /// Waits until other processes have used less than <paramref name="threshold"/> of the CPU over half a second,
+    /// for at most <paramref name="patience"/>; returns the last load seen (null without procfs).
+    /// </summary>
+    public static async Task<double?> WaitForQuietAsync(double threshold, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            var probe = Start(Environment.ProcessId);
+            await Task.Delay(500).ConfigureAwait(false);
+            double? load = probe?.Stop();
+            if (load is null || load < threshold || DateTime.UtcNow >= deadline)
+            {
+                return load;
+            }
+            await Task.Delay(500).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>All CPUs' busy time (everything but idle and iowait), in clock ticks.</summary>
     private static long? TotalBusyTicks()
     {

@@ -33,7 +33,7 @@ internal sealed record Sizes(bool Quick)
     // Quick still moves 128 MiB: at ~1.5 GiB/s raw TCP needs under 0.1 s, and a shorter run is mostly scheduling noise.
     public long BulkBytes => Quick ? 128L << 20 : 256L << 20;
     /// <summary>How long each worker warms up (repeating the warm-up run) before the first measured run.</summary>
-    public TimeSpan WarmupBudget => Quick ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(3);
+    public TimeSpan WarmupBudget => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);
 
     public long BulkWarmupBytes => 32L << 20;
     public int BulkWriteSize => 64 * 1024;
