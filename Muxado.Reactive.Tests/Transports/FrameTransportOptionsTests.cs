@@ -15,7 +15,8 @@ public sealed class FrameTransportOptionsTests
         Assert.That(options.ReaderLimits, Is.EqualTo(FrameReaderLimits.Default));
         Assert.That(options.LeaveOpen, Is.False);
         Assert.That(options.WriteBufferSize, Is.EqualTo(16 * 1024));
-        Assert.That(options.MaxRetainedWriteBufferSize, Is.EqualTo(1024 * 1024));
+        Assert.That(options.MaxRetainedWriteBufferSize, Is.EqualTo(4 * 1024 * 1024));
+        Assert.That(options.ReadBufferSize, Is.EqualTo(64 * 1024));
     }
 
     [Test]
@@ -25,6 +26,7 @@ public sealed class FrameTransportOptionsTests
         Assert.That(() => options.ReaderLimits = FrameReaderLimits.Default with { MaxDataLength = -1 }, Throws.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(() => options.WriteBufferSize = 0, Throws.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(() => options.MaxRetainedWriteBufferSize = 10, Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => options.ReadBufferSize = 1023, Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 
     [Test]

@@ -268,12 +268,13 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// Holds back DATA while the transport's queue is over its bound (the peer is not reading), and ends the
     /// session with <see cref="ErrorCode.WriteTimeout"/> when it stays there for <see cref="MuxSessionOptions.WriteTimeout"/>.
     /// </summary>
-    internal async ValueTask WaitForTransportSpaceAsync(CancellationToken cancellationToken)
+    internal ValueTask WaitForTransportSpaceAsync(CancellationToken cancellationToken) =>
+        _transport.PendingWriteBytes <= Options.MaxWriteQueueBytes ? default : WaitForTransportSpaceSlowAsync(cancellationToken);
+
+    // Kept apart from the check above so that the common case (room in the queue) allocates nothing: an async
+    // method allocates its closures on entry, before any early return.
+    private async ValueTask WaitForTransportSpaceSlowAsync(CancellationToken cancellationToken)
     {
-        if (_transport.PendingWriteBytes <= Options.MaxWriteQueueBytes)
-        {
-            return;
-        }
         // The timer is only set up when there really is a wait: a queue over its bound usually drains
         // within one OS write. The deadline runs on the session scheduler, so it is testable in virtual time.
         var wait = _transport.WaitForWriteSpaceAsync(Options.MaxWriteQueueBytes, CancellationToken.None);

@@ -16,6 +16,7 @@ public sealed partial class MuxStream
     private Exception? _readError;
     private IChunkConsumer? _consumer;
     private bool _drainScheduled;
+    private Action? _drain; // cached: a drain is scheduled for every burst of data
     private bool _pullActive;
     private TaskCompletionSource<bool>? _dataWaiter;
 
@@ -107,7 +108,7 @@ public sealed partial class MuxStream
         if (_consumer is not null && !_drainScheduled)
         {
             _drainScheduled = true;
-            _session.Scheduler.Schedule(Drain);
+            _session.Scheduler.Schedule(_drain ??= Drain);
         }
         if (_dataWaiter is { } waiter)
         {

@@ -82,7 +82,7 @@ public abstract class FrameTransport : IAsyncDisposable
             throw new ArgumentException("The stream must be readable and writable.", nameof(stream));
         }
         options ??= FrameTransportOptions.Default;
-        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen), options);
+        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen, options.ReadBufferSize), options);
     }
 
     /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>
@@ -124,7 +124,7 @@ public abstract class FrameTransport : IAsyncDisposable
         {
             socket.NoDelay = true;
         }
-        return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen), options);
+        return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen, options.ReadBufferSize), options);
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ public sealed class FrameTransportOptions
 {
     private FrameReaderLimits _readerLimits = FrameReaderLimits.Default;
     private int _writeBufferSize = 16 * 1024;
-    private int _maxRetainedWriteBufferSize = 1024 * 1024;
+    private int _maxRetainedWriteBufferSize = 4 * 1024 * 1024;
+    private int _readBufferSize = 64 * 1024;
 
     /// <summary>How many body bytes the reader keeps per frame (default <see cref="FrameReaderLimits.Default"/>).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A limit is negative.</exception>
@@ -53,7 +54,8 @@ public sealed class FrameTransportOptions
     /// <summary>
     /// A write buffer that grew beyond this many bytes (for a burst of large frames) is dropped after its
     /// bytes are written instead of being kept for reuse, so an idle transport does not hold on to a burst's
-    /// memory (default 1 MiB).
+    /// memory (default 4 MiB: above twice a session's default write-queue bound, so a burst of many streams
+    /// does not regrow the buffer from scratch every time).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 256.</exception>
     public int MaxRetainedWriteBufferSize
@@ -63,6 +65,21 @@ public sealed class FrameTransportOptions
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 256);
             _maxRetainedWriteBufferSize = value;
+        }
+    }
+
+    /// <summary>
+    /// Size in bytes of the read buffer of a stream or socket transport (default 64 KiB: a default-size DATA
+    /// frame arrives in one read). Sockets wait with zero-byte reads, so an idle connection holds no buffer.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1024.</exception>
+    public int ReadBufferSize
+    {
+        get => _readBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1024);
+            _readBufferSize = value;
         }
     }
 

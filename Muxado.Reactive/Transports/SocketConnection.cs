@@ -12,8 +12,8 @@ internal sealed class SocketConnection : StreamConnection
     private readonly Socket _socket;
 
     /// <summary>Wraps <paramref name="socket"/>, which must be a connected stream socket.</summary>
-    public SocketConnection(Socket socket, bool leaveOpen)
-        : base(new NetworkStream(socket, ownsSocket: false), leaveOpen, zeroByteReads: true)
+    public SocketConnection(Socket socket, bool leaveOpen, int readBufferSize)
+        : base(new NetworkStream(socket, ownsSocket: false), leaveOpen, readBufferSize, zeroByteReads: true)
     {
         _socket = socket;
     }

@@ -11,19 +11,16 @@ namespace Muxado.Reactive.Transports;
 /// </remarks>
 internal class StreamConnection : TransportConnection
 {
-    // Big enough that a burst of small frames is parsed from one read, small enough to keep idle transports cheap.
-    private const int ReadBufferSize = 16 * 1024;
-
     private readonly Stream _stream;
 
     /// <summary>Wraps <paramref name="stream"/>; <paramref name="zeroByteReads"/> only for streams that support them
     /// (they let an idle transport wait without holding a read buffer).</summary>
-    public StreamConnection(Stream stream, bool leaveOpen, bool zeroByteReads = false)
+    public StreamConnection(Stream stream, bool leaveOpen, int readBufferSize, bool zeroByteReads = false)
         : base(leaveOpen)
     {
         _stream = stream;
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(
-            bufferSize: ReadBufferSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: zeroByteReads));
+            bufferSize: readBufferSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: zeroByteReads));
     }
 
     /// <inheritdoc />
