@@ -21,8 +21,8 @@ internal sealed partial class ProtocolCore
         {
             FrameType.Data => ReceiveData(frame, nowTicks),
             FrameType.Rst => ReceiveRst(frame, nowTicks),
-            FrameType.WndInc => ReceiveWndInc(frame),
-            FrameType.GoAway => ReceiveGoAway(frame),
+            FrameType.WndInc => ReceiveWndInc(frame, nowTicks),
+            FrameType.GoAway => ReceiveGoAway(frame, nowTicks),
             _ => Charge(nowTicks), // unknown types are skipped, but cost budget: they are free for a flooder
         };
     }
@@ -69,8 +69,9 @@ internal sealed partial class ProtocolCore
             long afterThis = (long)stream.RecvBuffered + stream.RecvUncredited + frame.Length;
             if (frame.IsTruncated || afterThis > _options.WindowSize || _totalBuffered + frame.Length > _options.MaxBufferedBytes)
             {
+                // Every reset we are made to send costs budget, or resets become a free flood (MadeYouReset).
                 ResetFromCore(stream, ErrorCode.FlowControlError);
-                return null;
+                return Charge(nowTicks);
             }
             stream.RecvBuffered += frame.Length;
             _totalBuffered += frame.Length;
@@ -116,11 +117,13 @@ internal sealed partial class ProtocolCore
             return Charge(nowTicks);
         }
 
-        var sink = _sink.OnRemoteStreamOpened(id);
-        stream = new StreamState(id, isLocal: false, _options.WindowSize, sink) { InBacklog = true };
+        // Registered before the shell hears of it: the shell may hand the stream to a waiting accept at once,
+        // and that accept must find it to free its backlog slot.
+        stream = new StreamState(id, isLocal: false, _options.WindowSize, sink: null) { InBacklog = true };
         _streams.Add(id, stream);
         _remoteOpenCount++;
         _backlogCount++;
+        stream.Sink = _sink.OnRemoteStreamOpened(id);
         return null;
     }
 
@@ -135,7 +138,7 @@ internal sealed partial class ProtocolCore
         return Charge(nowTicks);
     }
 
-    private SessionFault? ReceiveWndInc(in Frame frame)
+    private SessionFault? ReceiveWndInc(in Frame frame, long nowTicks)
     {
         if (!_streams.TryGetValue(frame.StreamId, out var stream))
         {
@@ -145,14 +148,19 @@ internal sealed partial class ProtocolCore
         if (stream.SendWindow > int.MaxValue)
         {
             ResetFromCore(stream, ErrorCode.FlowControlError);
-            return null;
+            return Charge(nowTicks);
         }
         stream.Sink.OnSendWindowOpened();
         return null;
     }
 
-    private SessionFault? ReceiveGoAway(in Frame frame)
+    private SessionFault? ReceiveGoAway(in Frame frame, long nowTicks)
     {
+        // One GOAWAY is news; more of them are work for nothing (each scans the stream table).
+        if (GoAwayReceived && Charge(nowTicks) is { } fault)
+        {
+            return fault;
+        }
         GoAwayReceived = true;
         uint last = frame.LastStreamId;
         // Our streams above the peer's last id were never processed by it: they end with RemoteGoneAway.

@@ -1,12 +1,13 @@
 namespace Muxado.Reactive.Protocol;
 
 /// <summary>The core's bookkeeping for one stream. Owned by <see cref="ProtocolCore"/>; no locking of its own.</summary>
-internal sealed class StreamState(uint id, bool isLocal, long sendWindow, IStreamSink sink)
+internal sealed class StreamState(uint id, bool isLocal, long sendWindow, IStreamSink? sink)
 {
     public uint Id { get; } = id;
     /// <summary>Opened by this side.</summary>
     public bool IsLocal { get; } = isLocal;
-    public IStreamSink Sink { get; } = sink;
+    /// <summary>Where the stream's events go; set right after a peer-opened stream is registered.</summary>
+    public IStreamSink Sink { get; set; } = sink!;
 
     /// <summary>Bytes this side may still send before the peer returns credit.</summary>
     public long SendWindow { get; set; } = sendWindow;

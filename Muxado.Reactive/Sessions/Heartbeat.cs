@@ -59,11 +59,13 @@ public sealed class Heartbeat : IAsyncDisposable
     public static async Task<Heartbeat> StartAsync(MuxSession session, TimeSpan? interval = null, TimeSpan? tolerance = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var beat = new Heartbeat(session, interval ?? TimeSpan.FromSeconds(10), tolerance ?? TimeSpan.FromSeconds(15));
-        if (beat._interval <= TimeSpan.Zero || beat._timeout <= beat._interval)
+        var every = interval ?? TimeSpan.FromSeconds(10);
+        var slack = tolerance ?? TimeSpan.FromSeconds(15);
+        if (every <= TimeSpan.Zero || slack < TimeSpan.Zero || every > TimeSpan.FromDays(1) || slack > TimeSpan.FromDays(1))
         {
-            throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be positive and the tolerance not negative.");
+            throw new ArgumentOutOfRangeException(nameof(interval), "The interval must be positive, the tolerance not negative, each at most a day.");
         }
+        var beat = new Heartbeat(session, every, slack);
         beat._stream = await session.OpenTypedAsync(MuxSession.HeartbeatStreamType, cancellationToken).ConfigureAwait(false);
         beat._disposables.Add(beat._stream.Received.Subscribe(beat.OnEcho, beat.Stop, () => beat.Stop(null)));
         beat._disposables.Add(session.Scheduler.SchedulePeriodic(beat._interval, beat.SendBeat));

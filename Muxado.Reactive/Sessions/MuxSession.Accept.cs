@@ -22,15 +22,23 @@ public sealed partial class MuxSession
     /// <remarks>Delivered on <see cref="MuxSessionOptions.Scheduler"/>, never on the transport's reader.</remarks>
     public IObservable<MuxStream> Incoming => Observable.Create<MuxStream>(observer =>
     {
+        SessionEnd? endedAlready = null;
         lock (Gate)
         {
             if (_end is not null && _backlog.Count == 0)
             {
-                NotifyEnd(observer, _end);
-                return Disposable.Empty;
+                endedAlready = _end;
             }
-            _incomingObservers.Add(observer);
-            ScheduleIncomingDrainLocked();
+            else
+            {
+                _incomingObservers.Add(observer);
+                ScheduleIncomingDrainLocked();
+            }
+        }
+        if (endedAlready is not null)
+        {
+            NotifyEnd(observer, endedAlready);
+            return Disposable.Empty;
         }
         return Disposable.Create(() =>
         {
@@ -48,7 +56,7 @@ public sealed partial class MuxSession
         TaskCompletionSource<MuxStream> waiter;
         lock (Gate)
         {
-            if (_backlog.Count > 0)
+            if (_backlog.Count > 0 || _incomingDrainScheduled)
             {
                 return Task.FromResult(TakeAcceptedLocked());
             }
@@ -76,11 +84,7 @@ public sealed partial class MuxSession
             }
             catch (OperationCanceledException)
             {
-                // A stream handed to a waiter that was cancelled at the same moment goes back to the backlog.
-                if (waiter.Task.IsCompletedSuccessfully)
-                {
-                    RequeueAccepted(waiter.Task.Result);
-                }
+                // A stream handed to this waiter after the cancellation is given back by EnqueueAcceptedLocked.
                 RemoveWaiter(waiter);
                 throw;
             }
@@ -157,6 +161,23 @@ public sealed partial class MuxSession
         ScheduleIncomingDrainLocked();
     }
 
+    /// <summary>
+    /// A stream reset before anyone accepted it leaves the backlog: it is of no use to the application, and the
+    /// core has already freed its slot, so keeping it would let a peer grow the queue without bound.
+    /// </summary>
+    internal void RemoveFromBacklogLocked(MuxStream stream)
+    {
+        if (_backlog.Count > 0 && _backlog.Contains(stream))
+        {
+            var kept = _backlog.Where(s => !ReferenceEquals(s, stream)).ToList();
+            _backlog.Clear();
+            foreach (var s in kept)
+            {
+                _backlog.Enqueue(s);
+            }
+        }
+    }
+
     private MuxStream TakeAcceptedLocked()
     {
         var stream = _backlog.Dequeue();
@@ -194,7 +215,15 @@ public sealed partial class MuxSession
                 stream = TakeAcceptedLocked();
                 observer = _incomingObservers[_nextObserver++ % _incomingObservers.Count];
             }
-            observer.OnNext(stream);
+            try
+            {
+                observer.OnNext(stream);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Contained like a throwing stream observer: the stream it was handed is reset, the session goes on.
+                stream.Reset(ErrorCode.InternalError);
+            }
         }
     }
 
@@ -219,7 +248,8 @@ public sealed partial class MuxSession
         var error = new MuxadoSessionException(end);
         foreach (var waiter in waiters)
         {
-            waiter.TrySetException(error);
+            // From the scheduler: an accept's continuation must not run inside End on the transport's reader.
+            FailLater(waiter, error);
         }
     }
 
@@ -243,13 +273,21 @@ public sealed partial class MuxSession
 
     private static void NotifyEnd(IObserver<MuxStream> observer, SessionEnd end)
     {
-        if (end.IsClean)
+        try
         {
-            observer.OnCompleted();
+            if (end.IsClean)
+            {
+                observer.OnCompleted();
+            }
+            else
+            {
+                observer.OnError(new MuxadoSessionException(end));
+            }
         }
-        else
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            observer.OnError(new MuxadoSessionException(end));
+            // An observer without an error handler rethrows (Rx's default); on a scheduler thread that would
+            // end the process for a peer's doing. The session is over either way.
         }
     }
 }

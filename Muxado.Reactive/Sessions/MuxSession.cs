@@ -34,6 +34,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     private readonly AsyncSubject<SessionEnd> _ended = new();
     private readonly HashSet<MuxStream> _live = [];
     private SessionEnd? _end;
+    private bool _queueWatchdogArmed;
     private (ErrorCode Code, string Debug)? _remoteGoAway;
     private Task _transportClosed = Task.CompletedTask;
 
@@ -132,6 +133,10 @@ public sealed partial class MuxSession : IAsyncDisposable
     public Task GoAwayAsync(ErrorCode code = ErrorCode.NoError, string debug = "", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(debug);
+        if (System.Text.Encoding.UTF8.GetByteCount(debug) > Frame.MaxBodyLength - Frame.GoAwayFixedLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(debug), "The GOAWAY debug text does not fit in one frame.");
+        }
         cancellationToken.ThrowIfCancellationRequested();
         lock (Gate)
         {
@@ -262,7 +267,37 @@ public sealed partial class MuxSession : IAsyncDisposable
     internal void FailLater<T>(TaskCompletionSource<T> waiter, Exception error) => Scheduler.Schedule(() => waiter.TrySetException(error));
 
     /// <summary>Writes a frame from inside the lock. Frames after the end are dropped: the transport is closing.</summary>
-    internal void WriteFrameLocked(in Frame frame) => _transport.Outbound.OnNext(frame);
+    internal void WriteFrameLocked(in Frame frame)
+    {
+        _transport.Outbound.OnNext(frame);
+        // DATA waits for queue space, control frames cannot (they must never queue behind DATA). A queue far
+        // above its bound therefore means replies pile up for a peer that stopped reading: give it the write
+        // timeout, then end the session rather than grow the queue for ever.
+        if (!_queueWatchdogArmed && _transport.PendingWriteBytes > ControlQueueLimit)
+        {
+            _queueWatchdogArmed = true;
+            Scheduler.Schedule(Options.WriteTimeout, CheckOverfullQueue);
+        }
+    }
+
+    private long ControlQueueLimit => 4 * Options.MaxWriteQueueBytes;
+
+    private void CheckOverfullQueue()
+    {
+        SessionFault? fault = null;
+        lock (Gate)
+        {
+            _queueWatchdogArmed = false;
+            if (_end is null && _transport.PendingWriteBytes > ControlQueueLimit)
+            {
+                fault = Core.Fail(ErrorCode.WriteTimeout, "the peer read nothing of the write queue for " + Options.WriteTimeout);
+            }
+        }
+        if (fault is not null)
+        {
+            Fault(fault);
+        }
+    }
 
     /// <summary>
     /// Holds back DATA while the transport's queue is over its bound (the peer is not reading), and ends the

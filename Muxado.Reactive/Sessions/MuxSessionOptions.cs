@@ -74,7 +74,7 @@ public sealed record MuxSessionOptions
         Require(AcceptBacklog >= 1, nameof(AcceptBacklog), AcceptBacklog, "must be at least 1");
         Require(MaxIncomingStreams >= 1, nameof(MaxIncomingStreams), MaxIncomingStreams, "must be at least 1");
         Require(MaxBufferedBytes >= WindowSize, nameof(MaxBufferedBytes), MaxBufferedBytes, "must be at least the window");
-        Require(MaxFramePayload >= 1, nameof(MaxFramePayload), MaxFramePayload, "must be at least 1");
+        Require(MaxFramePayload is >= 1 and <= Frame.MaxBodyLength, nameof(MaxFramePayload), MaxFramePayload, "must be 1..16 MiB-1");
         Require(MaxDebugTextLength >= 0, nameof(MaxDebugTextLength), MaxDebugTextLength, "must not be negative");
         Require(GoAwayLinger >= TimeSpan.Zero, nameof(GoAwayLinger), GoAwayLinger, "must not be negative");
         Require(WriteTimeout > TimeSpan.Zero, nameof(WriteTimeout), WriteTimeout, "must be positive");

@@ -178,7 +178,15 @@ public sealed partial class MuxStream
             }
             if (end.Ended)
             {
-                consumer.OnEnd(end.Error);
+                try
+                {
+                    consumer.OnEnd(end.Error);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // A subscriber with no error handler rethrows (Rx's default); on a scheduler thread that would
+                    // end the process because the peer reset a stream. The stream is over either way.
+                }
                 return;
             }
             if (!Deliver(consumer, chunk))

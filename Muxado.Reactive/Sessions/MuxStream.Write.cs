@@ -59,7 +59,22 @@ public sealed partial class MuxStream
                 }
                 if (waiter is not null)
                 {
-                    await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // A cancelled write no longer waits: a later close must not take it for a stuck writer.
+                        lock (Gate)
+                        {
+                            if (ReferenceEquals(_windowWaiter, waiter))
+                            {
+                                _windowWaiter = null;
+                            }
+                        }
+                        throw;
+                    }
                 }
             }
             while (offset < data.Length);

@@ -41,8 +41,11 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     {
         lock (Gate)
         {
-            _session.Core.Reset(Id, code);
-            AbortLocked(new MuxadoStreamException(Id, code, byPeer: false));
+            // Only a stream the core still knows is aborted: a finished one keeps its unread data and its ending.
+            if (_session.Core.Reset(Id, code))
+            {
+                AbortLocked(new MuxadoStreamException(Id, code, byPeer: false));
+            }
         }
     }
 
@@ -107,6 +110,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         _windowWaiter = null;
         SignalReaderLocked();
         _session.ForgetLocked(this);
+        _session.RemoveFromBacklogLocked(this);
     }
 
     /// <summary>The session ended: the reader gets what was buffered, then the error; writers fail.</summary>

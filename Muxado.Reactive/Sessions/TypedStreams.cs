@@ -19,7 +19,16 @@ public sealed partial class MuxSession
         var stream = Open();
         var prefix = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(prefix, type);
-        await stream.WriteAsync(prefix, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await stream.WriteAsync(prefix, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or MuxadoException)
+        {
+            // A typed stream without its type would hold up the peer's typed accept: never leave one open.
+            stream.Reset(ErrorCode.StreamCancelled);
+            throw;
+        }
         return stream;
     }
 

@@ -1,0 +1,117 @@
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Tests.Testing;
+using Muxado.Reactive.Transports;
+
+namespace Muxado.Reactive.Tests.Sessions;
+
+/// <summary>Accept accounting, reset floods, observers without error handlers, a peer that stops reading.</summary>
+public class SessionRobustnessTests
+{
+    [Test]
+    public async Task A_server_looping_on_accept_holds_more_streams_than_the_backlog()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { AcceptBacklog = 4 });
+        var accepted = new List<MuxStream>();
+        var opened = new List<MuxStream>();
+        for (int i = 0; i < 20; i++)
+        {
+            var accepting = pair.Server.AcceptAsync();
+            opened.Add(pair.Client.Open());
+            pair.Run();
+            Assert.That(accepting.IsCompletedSuccessfully, Is.True, $"stream {i} was handed to the waiting accept");
+            accepted.Add(accepting.Result);
+        }
+        Assert.That(pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst), Is.Empty,
+            "streams handed straight to an accept do not occupy the backlog");
+        Assert.That(accepted.Select(s => s.Id), Is.EqualTo(opened.Select(s => s.Id)));
+    }
+
+    [Test]
+    public void Streams_reset_before_being_accepted_leave_the_backlog_and_resets_cost_budget()
+    {
+        var scheduler = new TestScheduler();
+        var written = scheduler.CreateObserver<Frame>();
+        var frames = new List<Recorded<System.Reactive.Notification<Frame>>>();
+        for (uint i = 0; i < 500; i++)
+        {
+            uint id = 1 + 2 * i;
+            frames.Add(ReactiveTest.OnNext(10 + i, Frame.Data(id, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn)));
+            frames.Add(ReactiveTest.OnNext(10 + i, Frame.WndInc(id, 0x7FFFFFFF)));
+        }
+        var wire = scheduler.CreateHotObservable(frames.ToArray());
+        var session = MuxSession.Server(FrameTransport.Create(wire, written),
+            new MuxSessionOptions { Scheduler = scheduler, ReplyFrameBudget = 100, AcceptBacklog = 8 });
+        scheduler.RunUntilIdleInline();
+
+        Assert.That(session.Completion.IsCompleted, Is.True, "a flood of resets we are made to send ends the session");
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.EnhanceYourCalm));
+        Assert.That(written.Messages.Count(m => m.Value.Kind == System.Reactive.NotificationKind.OnNext && m.Value.Value.Type == FrameType.Rst),
+            Is.LessThanOrEqualTo(101));
+    }
+
+    [Test]
+    public async Task A_reset_stream_is_not_handed_to_the_application()
+    {
+        await using var pair = new SessionPair();
+        var doomed = pair.Client.Open();
+        var kept = pair.Client.Open();
+        pair.Run();
+        doomed.Reset(ErrorCode.StreamCancelled);
+        pair.Run();
+        var first = await pair.Server.AcceptAsync();
+        Assert.That(first.Id, Is.EqualTo(kept.Id));
+    }
+
+    [Test]
+    public async Task A_peer_reset_reaching_a_subscriber_without_error_handler_does_not_throw_on_the_scheduler()
+    {
+        await using var pair = new SessionPair();
+        var stream = pair.Client.Open();
+        pair.Run();
+        var serverSide = await pair.Server.AcceptAsync();
+        int chunks = 0;
+        serverSide.Received.Subscribe(_ => chunks++); // no onError: Rx rethrows by default
+        stream.Reset(ErrorCode.StreamCancelled);
+        Assert.DoesNotThrow(() => pair.Run());
+        Assert.That(pair.Server.Completion.IsCompleted, Is.False, "the session goes on");
+        Assert.That(chunks, Is.Zero);
+    }
+
+    [Test]
+    public async Task An_incoming_observer_that_throws_resets_its_stream_and_the_session_goes_on()
+    {
+        await using var pair = new SessionPair();
+        pair.Server.Incoming.Subscribe(_ => throw new InvalidOperationException("observer bug"), _ => { });
+        var stream = pair.Client.Open();
+        var view = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        stream.Received.Subscribe(view);
+        Assert.DoesNotThrow(() => pair.Run());
+        Assert.That((view.Messages.Single().Value.Exception as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.InternalError));
+        Assert.That(pair.Server.Completion.IsCompleted, Is.False);
+    }
+
+    [Test]
+    public void Replies_piling_up_for_a_peer_that_reads_nothing_end_the_session_with_write_timeout()
+    {
+        var scheduler = new TestScheduler();
+        var transport = new GrowingQueueTransport(scheduler.CreateHotObservable(
+            ReactiveTest.OnNext(10, Frame.Data(5, new byte[3]))));
+        var session = MuxSession.Server(transport, new MuxSessionOptions
+        {
+            Scheduler = scheduler, MaxWriteQueueBytes = 1024, WriteTimeout = TimeSpan.FromSeconds(10),
+        });
+        scheduler.RunToInline(TimeSpan.FromSeconds(9).Ticks);
+        Assert.That(session.Completion.IsCompleted, Is.False);
+        scheduler.RunToInline(TimeSpan.FromSeconds(11).Ticks);
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
+    }
+
+    /// <summary>A transport whose peer reads nothing: every frame written stays queued, and the queue is already large.</summary>
+    private sealed class GrowingQueueTransport(IObservable<Frame> inbound) : FrameTransport
+    {
+        private long _pending = 8 * 1024;
+        public override IObservable<Frame> Inbound => inbound;
+        public override IObserver<Frame> Outbound => System.Reactive.Observer.Create<Frame>(f => _pending += f.WireLength);
+        public override long PendingWriteBytes => _pending;
+    }
+}
