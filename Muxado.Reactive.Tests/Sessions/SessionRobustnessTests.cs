@@ -114,4 +114,29 @@ public class SessionRobustnessTests
         public override IObserver<Frame> Outbound => System.Reactive.Observer.Create<Frame>(f => _pending += f.WireLength);
         public override long PendingWriteBytes => _pending;
     }
+
+    [Test]
+    public async Task Thousands_of_tiny_frames_for_a_slow_reader_are_held_compactly_and_in_order()
+    {
+        await using var pair = new SessionPair();
+        var stream = pair.Client.Open();
+        for (int i = 0; i < 10_000; i++)
+        {
+            await stream.WriteAsync(new[] { (byte)(i * 7 + 3) });
+        }
+        await stream.CloseWriteAsync();
+        pair.Run();
+        Assert.That(pair.ClientFrames.Count(f => f.Frame.Type == FrameType.Data && f.Frame.Length == 1), Is.EqualTo(10_000));
+
+        var serverSide = await pair.Server.AcceptAsync();
+        var bytes = new List<byte>();
+        int chunks = 0;
+        bool done = false;
+        serverSide.Received.Subscribe(c => { chunks++; bytes.AddRange(c.ToArray()); }, _ => { }, () => done = true);
+        pair.Run();
+
+        Assert.That(done, Is.True);
+        Assert.That(bytes, Is.EqualTo(Enumerable.Range(0, 10_000).Select(i => (byte)(i * 7 + 3))));
+        Assert.That(chunks, Is.LessThan(100), "tiny payloads queued behind a slow reader share buffers");
+    }
 }

@@ -8,8 +8,7 @@ namespace Muxado.Reactive;
 public sealed partial class MuxStream
 {
     // Receive state; all of it guarded by the session lock.
-    private Queue<ReadOnlyMemory<byte>>? _chunks;
-    private ReadOnlyMemory<byte> _front; // bytes put back by a reader that took less than a chunk
+    private ReceiveQueue? _received; // created with the first data: idle streams stay small
     private bool _remoteFin;
     private bool _localClosed;
     private MuxadoStreamException? _resetError;
@@ -117,19 +116,9 @@ public sealed partial class MuxStream
         }
     }
 
-    private bool HasDataLocked => !_front.IsEmpty || _chunks is { Count: > 0 };
+    private bool HasDataLocked => _received is { HasData: true };
 
-    private ReadOnlyMemory<byte> TakeLocked(int max)
-    {
-        var chunk = !_front.IsEmpty ? _front : _chunks!.Dequeue();
-        _front = default;
-        if (chunk.Length > max)
-        {
-            _front = chunk[max..];
-            chunk = chunk[..max];
-        }
-        return chunk;
-    }
+    private ReadOnlyMemory<byte> TakeLocked(int max) => _received!.Take(max);
 
     /// <summary>The reader's end, once no data is left: null while the stream is still open.</summary>
     private (bool Ended, Exception? Error) TerminalLocked() =>

@@ -75,8 +75,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
                 _session.Core.Close(Id);
                 _writeClosed = true;
                 _localClosed = true;
-                _front = default;
-                _chunks?.Clear();
+                _received?.Clear();
                 SignalReaderLocked();
                 _session.ForgetLocked(this);
             }
@@ -101,8 +100,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     {
         _resetError ??= error;
         _writeError ??= error;
-        _front = default;
-        _chunks?.Clear();
+        _received?.Clear();
         if (_windowWaiter is not null)
         {
             _session.FailLater(_windowWaiter, error);
@@ -135,7 +133,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         {
             return;
         }
-        (_chunks ??= new Queue<ReadOnlyMemory<byte>>()).Enqueue(data);
+        (_received ??= new ReceiveQueue()).Enqueue(data);
         SignalReaderLocked();
     }
 

@@ -1,0 +1,94 @@
+namespace Muxado.Reactive;
+
+/// <summary>
+/// A stream's received, unread bytes, in order. Guarded by the session lock (no locking of its own).
+/// </summary>
+/// <remarks>
+/// Each DATA payload is normally its own chunk (one <c>OnNext</c> per frame). Once a reader has fallen behind by
+/// many chunks, further small payloads are copied together into a shared tail buffer instead: a peer that sends
+/// its window as thousands of tiny DATA frames would otherwise make us hold an array and a queue slot per frame,
+/// many times the bytes that the window and <see cref="MuxSessionOptions.MaxBufferedBytes"/> account for.
+/// Bytes of the tail are only ever appended after the part already queued or handed out, so memory given to a
+/// reader is never written again (DESIGN.md, "ownership of bytes").
+/// </remarks>
+internal sealed class ReceiveQueue
+{
+    private const int SmallPayload = 1024;
+    private const int TailSize = 4096;
+    private const int CoalesceAfterChunks = 64;
+
+    private readonly Queue<ReadOnlyMemory<byte>> _chunks = new();
+    private ReadOnlyMemory<byte> _front; // put back by a reader that took less than a whole chunk
+    private byte[]? _tail;
+    private int _tailStart;
+    private int _tailEnd;
+
+    public bool HasData => !_front.IsEmpty || _chunks.Count > 0 || _tailEnd > _tailStart;
+
+    public void Enqueue(ReadOnlyMemory<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+        if (data.Length > SmallPayload || _chunks.Count < CoalesceAfterChunks)
+        {
+            SealTail();
+            _chunks.Enqueue(data);
+            return;
+        }
+        if (_tail is null || _tail.Length - _tailEnd < data.Length)
+        {
+            SealTail();
+            _tail = GC.AllocateUninitializedArray<byte>(TailSize);
+            _tailStart = _tailEnd = 0;
+        }
+        data.Span.CopyTo(_tail.AsSpan(_tailEnd));
+        _tailEnd += data.Length;
+    }
+
+    /// <summary>Takes the oldest bytes, at most <paramref name="max"/>; call only when <see cref="HasData"/>.</summary>
+    public ReadOnlyMemory<byte> Take(int max)
+    {
+        ReadOnlyMemory<byte> chunk;
+        if (!_front.IsEmpty)
+        {
+            chunk = _front;
+            _front = default;
+        }
+        else if (_chunks.Count > 0)
+        {
+            chunk = _chunks.Dequeue();
+        }
+        else
+        {
+            chunk = _tail.AsMemory(_tailStart, _tailEnd - _tailStart);
+            _tailStart = _tailEnd;
+        }
+        if (chunk.Length > max)
+        {
+            _front = chunk[max..];
+            chunk = chunk[..max];
+        }
+        return chunk;
+    }
+
+    /// <summary>Drops everything unread (reset or close).</summary>
+    public void Clear()
+    {
+        _front = default;
+        _chunks.Clear();
+        _tail = null;
+        _tailStart = _tailEnd = 0;
+    }
+
+    /// <summary>Moves the tail's unqueued bytes into the queue, so that a large chunk after them stays in order.</summary>
+    private void SealTail()
+    {
+        if (_tail is not null && _tailEnd > _tailStart)
+        {
+            _chunks.Enqueue(_tail.AsMemory(_tailStart, _tailEnd - _tailStart));
+            _tailStart = _tailEnd;
+        }
+    }
+}
