@@ -7,6 +7,11 @@ namespace Muxado.Reactive;
 /// Credit-based flow control as Rx operators. Credit is what lets the peer send more; these operators
 /// decide when a chunk's credit goes back, so backpressure survives scheduler hops and asynchronous work.
 /// </summary>
+/// <remarks>
+/// Unsubscribing drops the chunks still queued inside <c>ObserveOn</c> or waiting for their turn in
+/// <see cref="SelectAsyncWithCredit{TResult}"/> without releasing their credit: unsubscribe from a stream you
+/// are done with, and close or reset it, rather than expecting to read on from where you left.
+/// </remarks>
 public static class FlowControlObservable
 {
     /// <summary>

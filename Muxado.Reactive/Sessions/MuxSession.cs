@@ -49,9 +49,16 @@ public sealed partial class MuxSession : IAsyncDisposable
     }
 
     /// <summary>Starts a client session (opens odd stream ids) over <paramref name="transport"/>.</summary>
+    /// <remarks>
+    /// A transport made with <see cref="FrameTransport.FromSocket"/> and the like keeps DATA frames up to its
+    /// <see cref="FrameTransportOptions.ReaderLimits"/>; with a <see cref="MuxSessionOptions.WindowSize"/> above the
+    /// default 256 KiB, build it with <c>ReaderLimits = options.ReaderLimits</c>, or the peer's full-window frames
+    /// arrive truncated and their streams are reset. The <c>Create</c> overloads do this for you.
+    /// </remarks>
     public static MuxSession Client(FrameTransport transport, MuxSessionOptions? options = null) => new(transport, SessionRole.Client, options);
 
     /// <summary>Starts a server session (opens even stream ids) over <paramref name="transport"/>.</summary>
+    /// <remarks>See <see cref="Client"/> on matching the transport's reader limits to the window.</remarks>
     public static MuxSession Server(FrameTransport transport, MuxSessionOptions? options = null) => new(transport, SessionRole.Server, options);
 
     /// <summary>Starts a session in <paramref name="role"/> over a byte stream (a <c>NetworkStream</c>, <c>SslStream</c>, pipe stream...).</summary>
