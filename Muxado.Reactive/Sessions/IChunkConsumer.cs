@@ -19,17 +19,7 @@ internal sealed class AutoCreditConsumer(IObserver<ReadOnlyMemory<byte>> observe
 
     public void OnNext(ReadOnlyMemory<byte> chunk) => observer.OnNext(chunk);
 
-    public void OnEnd(Exception? error)
-    {
-        if (error is null)
-        {
-            observer.OnCompleted();
-        }
-        else
-        {
-            observer.OnError(error);
-        }
-    }
+    public void OnEnd(Exception? error) => observer.End(error);
 }
 
 /// <summary><see cref="MuxStream.ReceivedWithCredit"/> subscriber: each chunk releases its own credit.</summary>
@@ -39,15 +29,5 @@ internal sealed class ManualCreditConsumer(MuxStream stream, IObserver<CreditedC
 
     public void OnNext(ReadOnlyMemory<byte> chunk) => observer.OnNext(new CreditedChunk(stream, chunk));
 
-    public void OnEnd(Exception? error)
-    {
-        if (error is null)
-        {
-            observer.OnCompleted();
-        }
-        else
-        {
-            observer.OnError(error);
-        }
-    }
+    public void OnEnd(Exception? error) => observer.End(error);
 }

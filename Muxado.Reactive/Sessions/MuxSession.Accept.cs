@@ -275,14 +275,7 @@ public sealed partial class MuxSession
     {
         try
         {
-            if (end.IsClean)
-            {
-                observer.OnCompleted();
-            }
-            else
-            {
-                observer.OnError(new MuxadoSessionException(end));
-            }
+            observer.End(end.IsClean ? null : new MuxadoSessionException(end));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

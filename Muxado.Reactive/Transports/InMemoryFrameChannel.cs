@@ -243,14 +243,7 @@ internal sealed class InMemoryFrameChannel
     {
         try
         {
-            if (error is null)
-            {
-                observer.OnCompleted();
-            }
-            else
-            {
-                observer.OnError(error);
-            }
+            observer.End(error);
         }
         catch (Exception)
         {

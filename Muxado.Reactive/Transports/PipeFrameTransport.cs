@@ -261,14 +261,7 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         Volatile.Write(ref _readerThread, Environment.CurrentManagedThreadId);
         try
         {
-            if (error is null)
-            {
-                observer.OnCompleted();
-            }
-            else
-            {
-                observer.OnError(error);
-            }
+            observer.End(error);
         }
         catch (Exception)
         {
