@@ -167,7 +167,8 @@ public sealed partial class MuxSession : IAsyncDisposable
         bool first;
         lock (Gate)
         {
-            first = _end is null;
+            // A closed core with no end recorded yet means a fault is on its way to End: let it report.
+            first = _end is null && !Core.IsClosed;
             if (first)
             {
                 Core.GoAway(ErrorCode.NoError, "no error", sessionStaysOpen: false);
