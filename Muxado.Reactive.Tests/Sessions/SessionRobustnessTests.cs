@@ -94,25 +94,17 @@ public class SessionRobustnessTests
     public void Replies_piling_up_for_a_peer_that_reads_nothing_end_the_session_with_write_timeout()
     {
         var scheduler = new TestScheduler();
-        var transport = new GrowingQueueTransport(scheduler.CreateHotObservable(
-            ReactiveTest.OnNext(10, Frame.Data(5, new byte[3]))));
+        var transport = new ManualTransport(scheduler) { Pending = 8 * 1024 }; // far over 4 x the 1 KiB bound
         var session = MuxSession.Server(transport, new MuxSessionOptions
         {
             Scheduler = scheduler, MaxWriteQueueBytes = 1024, WriteTimeout = TimeSpan.FromSeconds(10),
         });
+        transport.Peer.OnNext(Frame.Data(5, new byte[3])); // answered with RST StreamClosed: a control frame
+        Assert.That(transport.Written, Is.EqualTo(new[] { Frame.Rst(5, ErrorCode.StreamClosed) }));
         scheduler.RunToInline(TimeSpan.FromSeconds(9).Ticks);
         Assert.That(session.Completion.IsCompleted, Is.False);
         scheduler.RunToInline(TimeSpan.FromSeconds(11).Ticks);
         Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
-    }
-
-    /// <summary>A transport whose peer reads nothing: every frame written stays queued, and the queue is already large.</summary>
-    private sealed class GrowingQueueTransport(IObservable<Frame> inbound) : FrameTransport
-    {
-        private long _pending = 8 * 1024;
-        public override IObservable<Frame> Inbound => inbound;
-        public override IObserver<Frame> Outbound => System.Reactive.Observer.Create<Frame>(f => _pending += f.WireLength);
-        public override long PendingWriteBytes => _pending;
     }
 
     [Test]
