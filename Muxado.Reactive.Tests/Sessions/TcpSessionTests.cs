@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Pattern = Muxado.Reactive.Interop.Pattern;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -6,16 +7,6 @@ namespace Muxado.Reactive.Tests.Sessions;
 public class TcpSessionTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
-
-    private static byte[] Pattern(int length)
-    {
-        var data = new byte[length];
-        for (int i = 0; i < length; i++)
-        {
-            data[i] = (byte)((i * 7 + 3) & 0xff);
-        }
-        return data;
-    }
 
     private static async Task EchoAsync(MuxStream stream)
     {
@@ -32,7 +23,7 @@ public class TcpSessionTests
         await using var pair = await TcpSessionPair.ConnectAsync();
         var serving = Task.Run(async () => await EchoAsync(await pair.Server.AcceptAsync()));
         var stream = pair.Client.Open();
-        var data = Pattern(1024 * 1024 + 13);
+        var data = Pattern.Create(1024 * 1024 + 13);
         var writing = Task.Run(async () =>
         {
             for (int offset = 0; offset < data.Length; offset += 10_000)
