@@ -138,7 +138,6 @@ internal sealed class CoalescingFrameWriter
             report = failure is not null && _state != State.Stopped;
             StopLocked();
         }
-        Waiters.ReleaseAll();
         try
         {
             _connection.CompleteOutput();
@@ -147,9 +146,17 @@ internal sealed class CoalescingFrameWriter
         {
             // A pipe whose other end misbehaved may refuse completion; we are letting go of it either way.
         }
-        if (report)
+        try
         {
-            _onFailed(failure!);
+            if (report)
+            {
+                _onFailed(failure!);
+            }
+        }
+        finally
+        {
+            // Only now: a waiter that wakes must find the failure recorded and the connection already closed.
+            Waiters.ReleaseAll();
         }
     }
 

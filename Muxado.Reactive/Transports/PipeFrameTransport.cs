@@ -175,9 +175,10 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         {
             _writeFailure = error;
         }
-        // The reader reports the failure when it stops; closing the connection makes the peer see it too.
-        _stopReading.Cancel();
+        // Closing the connection makes the peer see the failure too. It comes before stopping the reader, which
+        // reports the failure, so that whoever hears of it finds the connection already closed.
         _connection.Abort();
+        _stopReading.Cancel();
     }
 
     /// <summary>A broken connection means the peer is gone; anything else is a fault on our side.</summary>
@@ -251,11 +252,12 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
                 return; // unsubscribed, or the observer threw
             }
             _observer = null;
-            if (!endOfStream && error is not MuxadoFrameException)
+            if (error is not MuxadoFrameException)
             {
-                // Cancelled, a failed read or an end mid-frame: a write failure explains it, and a close of our
-                // own makes it no error at all.
-                error = _writeFailure ?? (_closing || _connection.ClosedByUs ? null : error);
+                // Cancelled, a failed read, an end mid-frame, or even an end of stream (reading from a connection
+                // we aborted may look like one): a write failure explains it, and a close of our own makes a
+                // failed read no error at all.
+                error = _writeFailure ?? (!endOfStream && (_closing || _connection.ClosedByUs) ? null : error);
             }
         }
         Volatile.Write(ref _readerThread, Environment.CurrentManagedThreadId);
