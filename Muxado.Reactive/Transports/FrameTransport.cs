@@ -107,7 +107,10 @@ public abstract class FrameTransport : IAsyncDisposable
     /// <see cref="DisposeAsync"/> closes the socket. With <see cref="FrameTransportOptions.LeaveOpen"/>, neither
     /// happens: the caller owns the socket.</para>
     /// <para>A close of our own (<see cref="DisposeAsync"/>, <c>Outbound.OnError</c>) completes Inbound if it has not
-    /// ended; a failed write (a reset connection) fails it with a <see cref="MuxadoException"/>.</para>
+    /// ended; a failed write (a reset connection) fails it with a <see cref="MuxadoException"/>. The kernel reports
+    /// a reset once: when the writer meets it first, the reader may see a plain end of stream before the write
+    /// failure is recorded, and Inbound then completes (a session treats either as
+    /// <see cref="ErrorCode.PeerEOF"/>).</para>
     /// <para>A TCP socket gets <see cref="Socket.NoDelay"/> set, as Go's net package does by default: the writer
     /// already coalesces frames, and Nagle's delay would hold back small WNDINC and RST frames.</para>
     /// </remarks>
