@@ -17,7 +17,7 @@ namespace Muxado.Reactive.Benchmarks.Compare;
 /// </remarks>
 internal static class CompareCommand
 {
-    private const int DefaultRepetitions = 5;
+    private const int DefaultRepetitions = 5; // per scenario, times its RepetitionFactor
     private static readonly TimeSpan QuietPatience = TimeSpan.FromSeconds(20);
 
     public static async Task<int> RunAsync(string[] args)
@@ -42,7 +42,8 @@ internal static class CompareCommand
 
         string machine = Machine.Describe();
         Console.WriteLine($"Machine: {machine}");
-        Console.WriteLine($"Mode: {(quick ? "quick" : "full")}, {repetitions} measured repetitions after one warm-up, interleaved");
+        string more = string.Concat(scenarios.Where(s => s.RepetitionFactor != 1).Select(s => $", {s.Name}: {repetitions * s.RepetitionFactor}"));
+        Console.WriteLine($"Mode: {(quick ? "quick" : "full")}, {repetitions} measured repetitions{more} after one warm-up, interleaved");
         if (MuxadoOverrides.Describe() is { } overrides)
         {
             Console.WriteLine($"Muxado options OVERRIDDEN from the environment (not the defaults): {overrides}");
@@ -90,7 +91,8 @@ internal static class CompareCommand
                     result.Errors[impl] = "warm-up: " + reply.Error;
                 }
             }
-            for (int rep = 1; rep <= repetitions; rep++)
+            int scenarioRepetitions = repetitions * scenario.RepetitionFactor;
+            for (int rep = 1; rep <= scenarioRepetitions; rep++)
             {
                 if (waitQuiet)
                 {

@@ -19,6 +19,12 @@ internal static class JsonReport
         json.WriteString("machine", machine);
         json.WriteBoolean("quick", quick);
         json.WriteNumber("repetitions", repetitions);
+        json.WriteStartObject("repetitions_per_scenario");
+        foreach (var r in results)
+        {
+            json.WriteNumber(r.Scenario.Name, repetitions * r.Scenario.RepetitionFactor);
+        }
+        json.WriteEndObject();
 
         json.WriteStartObject("scenarios");
         foreach (var r in results)

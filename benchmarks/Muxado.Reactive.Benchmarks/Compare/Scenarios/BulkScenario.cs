@@ -14,6 +14,9 @@ internal sealed class BulkScenario(Sizes sizes) : Scenario
     public override string WorkUnit => "B/MiB";
     public override IReadOnlyList<Impl> Impls { get; } = [Impl.Raw, Impl.Muxado, Impl.Nerdbank];
 
+    // Each run takes 0.1-0.5 s and single runs of every implementation range over a factor of 3 here.
+    public override int RepetitionFactor => 3;
+
     public override async Task<Sample> RunAsync(Impl impl, bool warmup)
     {
         long total = warmup ? sizes.BulkWarmupBytes : sizes.BulkBytes;

@@ -19,6 +19,13 @@ internal abstract class Scenario
     /// <summary>True when more is better (throughput); false for memory.</summary>
     public virtual bool HigherIsBetter => true;
 
+    /// <summary>
+    /// How many times the run's repetition count this scenario is measured. A scenario whose runs are short and
+    /// spread widely (bulk: a fraction of a second each, a factor of 3 between runs on a shared 2-core VM) needs
+    /// more of them for a median that holds still from one run of the harness to the next.
+    /// </summary>
+    public virtual int RepetitionFactor => 1;
+
     /// <summary>The implementations compared; raw TCP only where it has an honest equivalent.</summary>
     public abstract IReadOnlyList<Impl> Impls { get; }
 
