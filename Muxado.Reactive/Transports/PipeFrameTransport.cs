@@ -121,10 +121,11 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         }
         if (first)
         {
-            // Outside the lock: cancelling runs the callbacks of pending reads and writes.
-            _stopReading.Cancel();
+            // Outside the lock: cancelling runs the callbacks of pending reads and writes. The connection is
+            // closed before the reader is stopped, so that an observer told of the end finds it closed.
             _writer.Stop();
             _connection.Abort();
+            _stopReading.Cancel();
             _ = FinishClosingAsync(readerStarted, readLoop);
             GC.SuppressFinalize(this);
         }
