@@ -42,7 +42,7 @@ internal static class CompareCommand
 
         string machine = Machine.Describe();
         Console.WriteLine($"Machine: {machine}");
-        string more = string.Concat(scenarios.Where(s => s.RepetitionFactor != 1).Select(s => $", {s.Name}: {repetitions * s.RepetitionFactor}"));
+        string more = string.Concat(scenarios.Where(s => s.RepetitionFactor != 1).Select(s => $", {s.Name}: {s.RepetitionsFor(repetitions)}"));
         Console.WriteLine($"Mode: {(quick ? "quick" : "full")}, {repetitions} measured repetitions{more} after one warm-up, interleaved");
         if (MuxadoOverrides.Describe() is { } overrides)
         {
@@ -91,7 +91,7 @@ internal static class CompareCommand
                     result.Errors[impl] = "warm-up: " + reply.Error;
                 }
             }
-            int scenarioRepetitions = repetitions * scenario.RepetitionFactor;
+            int scenarioRepetitions = scenario.RepetitionsFor(repetitions);
             for (int rep = 1; rep <= scenarioRepetitions; rep++)
             {
                 if (waitQuiet)

@@ -22,7 +22,7 @@ internal static class JsonReport
         json.WriteStartObject("repetitions_per_scenario");
         foreach (var r in results)
         {
-            json.WriteNumber(r.Scenario.Name, repetitions * r.Scenario.RepetitionFactor);
+            json.WriteNumber(r.Scenario.Name, r.Scenario.RepetitionsFor(repetitions));
         }
         json.WriteEndObject();
 

@@ -26,6 +26,9 @@ internal abstract class Scenario
     /// </summary>
     public virtual int RepetitionFactor => 1;
 
+    /// <summary>The measured repetitions of this scenario when the run asks for <paramref name="repetitions"/>.</summary>
+    public int RepetitionsFor(int repetitions) => repetitions * RepetitionFactor;
+
     /// <summary>The implementations compared; raw TCP only where it has an honest equivalent.</summary>
     public abstract IReadOnlyList<Impl> Impls { get; }
 
