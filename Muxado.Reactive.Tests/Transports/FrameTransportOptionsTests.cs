@@ -16,7 +16,7 @@ public sealed class FrameTransportOptionsTests
         Assert.That(options.LeaveOpen, Is.False);
         Assert.That(options.WriteBufferSize, Is.EqualTo(16 * 1024));
         Assert.That(options.MaxRetainedWriteBufferSize, Is.EqualTo(4 * 1024 * 1024));
-        Assert.That(options.ReadBufferSize, Is.EqualTo(64 * 1024));
+        Assert.That(options.ReadBufferSize, Is.EqualTo(256 * 1024));
     }
 
     [Test]
