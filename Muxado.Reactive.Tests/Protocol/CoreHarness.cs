@@ -6,10 +6,18 @@ namespace Muxado.Reactive.Tests.Protocol;
 /// <summary>Drives a <see cref="ProtocolCore"/> frame by frame and records everything it outputs (h2's style).</summary>
 internal sealed class CoreHarness : IProtocolSink
 {
+    private readonly int _backlog;
+    private int _unaccepted;
+
     public CoreHarness(SessionRole role, MuxSessionOptions? options = null)
     {
-        Core = new ProtocolCore(role, (options ?? new MuxSessionOptions()).Validate(), this);
+        var validated = (options ?? new MuxSessionOptions()).Validate();
+        _backlog = validated.AcceptBacklog;
+        Core = new ProtocolCore(role, validated, this);
     }
+
+    /// <summary>The application took a stream: like the session's accept backlog, it makes room for another.</summary>
+    public void Accepted(uint id) => _unaccepted--;
 
     public ProtocolCore Core { get; }
     public List<Frame> Written { get; } = [];
@@ -55,8 +63,14 @@ internal sealed class CoreHarness : IProtocolSink
         Written.Add(frame.Type == FrameType.Data ? Frame.Data(frame.StreamId, frame.Payload.ToArray(), frame.Flags) : frame);
     }
 
-    IStreamSink IProtocolSink.OnRemoteStreamOpened(uint id)
+    IStreamSink? IProtocolSink.OnRemoteStreamOpened(uint id)
     {
+        // The shell's backlog rule, as the session applies it when nobody takes streams.
+        if (_unaccepted >= _backlog)
+        {
+            return null;
+        }
+        _unaccepted++;
         var stream = new RecordingStream { Id = id };
         Streams[id] = stream;
         return stream;

@@ -230,7 +230,7 @@ public class ProtocolCoreTests
             Frame.Data(5, new byte[10], FrameFlags.Syn));
         Assert.That(h.TakeWritten(), Is.EqualTo(new[] { Frame.Rst(5, ErrorCode.AcceptQueueFull) }));
         Assert.That(h.Core.StreamCount, Is.EqualTo(2));
-        h.Core.Accepted(1);
+        h.Accepted(1);
         Assert.That(h.Receive(Frame.Data(7, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn)), Is.Null);
         Assert.That(h.Written, Is.Empty, "accepting made room");
     }
@@ -240,7 +240,7 @@ public class ProtocolCoreTests
     {
         var h = new CoreHarness(SessionRole.Server, new MuxSessionOptions { MaxIncomingStreams = 1 });
         h.Receive(Frame.Data(1, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn));
-        h.Core.Accepted(1);
+        h.Accepted(1);
         h.Receive(Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn));
         Assert.That(h.TakeWritten(), Is.EqualTo(new[] { Frame.Rst(3, ErrorCode.StreamRefused) }));
     }

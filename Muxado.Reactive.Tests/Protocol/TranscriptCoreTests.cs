@@ -529,7 +529,7 @@ public class TranscriptCoreTests
     {
         private readonly Dictionary<uint, int> _read = [];
 
-        public void Accept(uint id) => h.Core.Accepted(id);
+        public void Accept(uint id) => h.Accepted(id);
 
         /// <summary>Reads every byte that has arrived, in reads of at most <paramref name="readSize"/>.</summary>
         public void ReadAvailable(uint id, int readSize = int.MaxValue)

@@ -273,10 +273,13 @@ public class SessionLifecycleTests
             cts.Cancel();
             Assert.That(accept.IsCanceled, Is.True);
         }
-        var waiters = (System.Collections.ICollection)typeof(MuxSession)
-            .GetField("_acceptWaiters", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+        var accepted = (Muxado.Reactive.Concurrency.HandOffQueue<MuxStream>)typeof(MuxSession)
+            .GetField("_accepted", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
             .GetValue(pair.Server)!;
-        Assert.That(waiters.Count, Is.Zero);
+        using (pair.Server.Lock.Enter())
+        {
+            Assert.That(accepted.WaiterCountLocked, Is.Zero);
+        }
     }
 
     // ---------------------------------------------------------------- GOAWAY while the session goes on

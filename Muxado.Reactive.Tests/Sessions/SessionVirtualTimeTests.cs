@@ -64,25 +64,32 @@ public class SessionVirtualTimeTests
     }
 
     [Test]
-    public async Task Streams_arriving_before_anyone_subscribes_wait_in_the_backlog_and_are_delivered_once()
+    public async Task Streams_arriving_before_anyone_subscribes_wait_in_the_backlog_and_go_to_one_taker_at_a_time()
     {
+        // Issue 10: a second Incoming subscriber (or an AcceptAsync beside Incoming) used to take every other stream
+        // silently; now a session's incoming streams have one taker at a time, and the others are told so.
         await using var pair = new SessionPair();
         var opened = Enumerable.Range(0, 5).Select(_ => pair.Client.Open()).ToList();
         pair.Run();
 
         var first = new List<uint>();
-        var second = new List<uint>();
-        pair.Server.Incoming.Subscribe(s => first.Add(s.Id));
-        pair.Server.Incoming.Subscribe(s => second.Add(s.Id));
+        Exception? secondError = null;
+        var subscription = pair.Server.Incoming.Subscribe(s => first.Add(s.Id));
+        pair.Server.Incoming.Subscribe(_ => Assert.Fail("a second taker got a stream"), e => secondError = e);
         var viaAccept = pair.Server.AcceptAsync();
         pair.Run();
 
-        var all = first.Concat(second).ToList();
-        if (viaAccept.IsCompletedSuccessfully)
-        {
-            all.Add(viaAccept.Result.Id);
-        }
-        Assert.That(all.Order(), Is.EqualTo(opened.Select(s => s.Id)), "each stream exactly once");
+        Assert.That(first, Is.EqualTo(opened.Select(s => s.Id)), "every stream, in order, exactly once");
+        Assert.That(secondError, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(secondError!.Message, Does.Contain("StreamEvents"), "the error says how to watch instead");
+        Assert.That(viaAccept.IsFaulted && viaAccept.Exception!.InnerException is InvalidOperationException, Is.True);
+
+        // Once the subscriber has left, AcceptAsync takes the next stream.
+        subscription.Dispose();
+        var next = pair.Client.Open();
+        var accepted = pair.Server.AcceptAsync();
+        pair.Run();
+        Assert.That(accepted.IsCompletedSuccessfully && accepted.Result.Id == next.Id, Is.True);
     }
 
     [Test]
@@ -252,8 +259,10 @@ public class SessionVirtualTimeTests
         var serverSide = await pair.Server.AcceptAsync();
         // The peer breaks the protocol: a SYN with the server's own parity.
         var badFrame = Frame.Data(2, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn);
-        typeof(MuxSession).GetMethod("WriteFrameLocked", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
-            .Invoke(pair.Client, [badFrame]);
+        using (pair.Client.Lock.Enter())
+        {
+            pair.Client.WriteFrameLocked(badFrame);
+        }
         var observer = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
         serverSide.Received.Subscribe(observer);
         pair.Run();

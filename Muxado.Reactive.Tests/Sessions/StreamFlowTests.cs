@@ -19,7 +19,7 @@ public class StreamFlowTests
 
     private static long Buffered(MuxSession session)
     {
-        lock (session.Gate)
+        using (session.Lock.Enter())
         {
             return session.Core.BufferedBytes;
         }

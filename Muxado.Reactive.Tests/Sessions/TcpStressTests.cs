@@ -184,7 +184,7 @@ public class TcpStressTests
         // The blocked stream: its writer waits for credit, and the receiver holds no more than one window of it.
         Assert.That(slowWrite.IsCompleted, Is.False, "1 MiB cannot pass a 256 KiB window whose reader is blocked");
         long buffered;
-        lock (pair.Server.Gate)
+        using (pair.Server.Lock.Enter())
         {
             buffered = pair.Server.Core.BufferedBytes;
         }

@@ -135,6 +135,9 @@ public readonly struct Frame : IEquatable<Frame>
         return new Frame((FrameType)type, flags, streamId, payload, 0, 0, payload.Length);
     }
 
+    /// <summary>This frame with a payload copied into a fresh array, for keeping beyond the caller's buffer.</summary>
+    internal Frame WithOwnedPayload() => Payload.IsEmpty ? this : new(Type, Flags, StreamId, Payload.ToArray(), Value, LastStreamId, Length);
+
     /// <summary>Builds a decoded frame; used by <see cref="FrameReader"/>, no validation.</summary>
     internal static Frame Decoded(FrameType type, FrameFlags flags, uint streamId, ReadOnlyMemory<byte> payload, uint value, uint lastStreamId, int length) =>
         new(type, flags, streamId, payload, value, lastStreamId, length);

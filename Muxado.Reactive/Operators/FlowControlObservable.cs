@@ -8,9 +8,10 @@ namespace Muxado.Reactive;
 /// decide when a chunk's credit goes back, so backpressure survives scheduler hops and asynchronous work.
 /// </summary>
 /// <remarks>
-/// Unsubscribing drops the chunks still queued inside <c>ObserveOn</c> or waiting for their turn in
-/// <see cref="SelectAsyncWithCredit{TResult}"/> without releasing their credit: unsubscribe from a stream you
-/// are done with, and close or reset it, rather than expecting to read on from where you left.
+/// <see cref="ObserveOnWithCredit"/> and <see cref="SelectAsyncWithCredit{TResult}"/> never strand credit: when they are
+/// unsubscribed (by <c>Switch</c>, <c>Retry</c>, <c>Take</c>, a disposed subscription), the chunks still queued inside them,
+/// which nobody downstream has seen, go back to the head of the stream's unread data, so the window stays open and the
+/// next reader goes on with exactly the bytes that were not handed out.
 /// </remarks>
 public static class FlowControlObservable
 {
@@ -19,6 +20,8 @@ public static class FlowControlObservable
     /// returns. Put it after an <c>ObserveOn</c> so credit returns when the work on the other scheduler is done.
     /// </summary>
     /// <remarks>
+    /// Chunks dropped before they reach this operator (inside a plain <c>ObserveOn</c>'s queue when it is unsubscribed)
+    /// are never released; prefer <see cref="ObserveOnWithCredit"/>, which gives them back.
     /// <code>
     /// stream.ReceivedWithCredit().ObserveOn(ui).ReleaseOnDelivery().Subscribe(render)
     ///
@@ -50,6 +53,10 @@ public static class FlowControlObservable
     /// <c>OnNext</c> on that scheduler returns: <c>ObserveOn</c> that keeps backpressure.
     /// </summary>
     /// <remarks>
+    /// <para>One subscriber of the stream at a time, like <see cref="MuxStream.Received"/>. Delivered through the library's
+    /// serial drain on <paramref name="scheduler"/> (at most 64 chunks per turn). Unsubscribing gives the chunks not yet
+    /// delivered back to the stream, in order. A downstream <c>OnNext</c> that throws resets the stream with
+    /// <see cref="ErrorCode.InternalError"/>.</para>
     /// <code>
     /// stream:    -a-b-c------|
     /// output:    ---a---b---c|   (on scheduler; the peer may not reuse a's window before a is handled)
@@ -59,14 +66,17 @@ public static class FlowControlObservable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(scheduler);
-        return stream.ReceivedWithCredit().ObserveOn(scheduler).ReleaseOnDelivery();
+        return new CreditHop.Observable(stream, scheduler);
     }
 
     /// <summary>
     /// Runs <paramref name="work"/> on each chunk, one at a time and in order, and releases the chunk's
-    /// credit only when its task completes; yields each result. Unsubscribing cancels the running work.
+    /// credit only when its task completes; yields each result.
     /// </summary>
     /// <remarks>
+    /// <para>Unsubscribing cancels the running work (its chunk counts as consumed: its work began) and gives the chunks
+    /// still waiting for their turn back to their stream, in order. Work that fails ends the sequence with its exception
+    /// and gives back the waiting chunks the same way.</para>
     /// <code>
     /// credited: -a-b------------|
     /// work:      [--a--][--b--]
@@ -79,18 +89,6 @@ public static class FlowControlObservable
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(work);
-        return source
-            .Select(chunk => Observable.FromAsync(async ct =>
-            {
-                try
-                {
-                    return await work(chunk.Data, ct).ConfigureAwait(false);
-                }
-                finally
-                {
-                    chunk.Release();
-                }
-            }))
-            .Concat();
+        return new CreditWorkPump<TResult>.Observable(source, work);
     }
 }

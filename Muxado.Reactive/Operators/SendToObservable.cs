@@ -159,8 +159,19 @@ public static class SendToObservable
             {
                 // Disposed or failed elsewhere: whoever cancelled reports.
             }
-            catch (Exception ex) when (ex is MuxadoException or InvalidOperationException)
+            catch (ObserverFailedException)
             {
+                // The result observer threw: like any throwing observer of a stream, it costs the stream a reset.
+                lock (_gate)
+                {
+                    FinishLocked();
+                }
+                stream.Reset(ErrorCode.InternalError);
+            }
+            catch (Exception ex)
+            {
+                // Every other failure (a reset, the session's end, a write after close) goes to the subscriber: this
+                // task is not awaited by anyone, so an exception left in it would vanish.
                 lock (_gate)
                 {
                     FinishLocked();
@@ -184,45 +195,48 @@ public static class SendToObservable
         }
     }
 
-    /// <summary>Calls an observer one call at a time and never after its end.</summary>
+    /// <summary>
+    /// Calls an observer one call at a time and never after its end. An observer that throws is done: it hears nothing
+    /// more, and its exception comes out as <see cref="ObserverFailedException"/> so that the pump can tell it from a
+    /// failed write.
+    /// </summary>
     private sealed class SerialObserver<T>(IObserver<T> inner) : IObserver<T>
     {
         private readonly object _gate = new();
         private bool _done;
 
-        public void OnNext(T value)
-        {
-            lock (_gate)
-            {
-                if (!_done)
-                {
-                    inner.OnNext(value);
-                }
-            }
-        }
+        public void OnNext(T value) => Call(() => inner.OnNext(value), ends: false);
 
-        public void OnError(Exception error)
+        public void OnError(Exception error) => Call(() => inner.OnError(error), ends: true);
+
+        public void OnCompleted() => Call(inner.OnCompleted, ends: true);
+
+        private void Call(Action call, bool ends)
         {
             lock (_gate)
             {
-                if (!_done)
+                if (_done)
+                {
+                    return;
+                }
+                _done = ends;
+                try
+                {
+                    call();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     _done = true;
-                    inner.OnError(error);
-                }
-            }
-        }
-
-        public void OnCompleted()
-        {
-            lock (_gate)
-            {
-                if (!_done)
-                {
-                    _done = true;
-                    inner.OnCompleted();
+                    if (!ends)
+                    {
+                        throw new ObserverFailedException(ex);
+                    }
+                    // A terminal notification that throws: the observer is done either way.
                 }
             }
         }
     }
+
+    /// <summary>The result observer threw from <c>OnNext</c>.</summary>
+    private sealed class ObserverFailedException(Exception inner) : Exception("the SendTo observer threw", inner);
 }

@@ -11,8 +11,9 @@ internal interface IProtocolSink
     /// <summary>A frame to write, in order.</summary>
     void WriteFrame(in Frame frame);
 
-    /// <summary>The peer opened stream <paramref name="id"/>; returns the sink for its events.</summary>
-    IStreamSink OnRemoteStreamOpened(uint id);
+    /// <summary>The peer opened stream <paramref name="id"/>; returns the sink for its events, or null when the
+    /// shell's accept backlog is full (the core then refuses the stream with RST AcceptQueueFull).</summary>
+    IStreamSink? OnRemoteStreamOpened(uint id);
 
     /// <summary>The peer sent GOAWAY.</summary>
     void OnRemoteGoAway(uint lastStreamId, ErrorCode code, string debug);

@@ -108,7 +108,6 @@ internal sealed partial class ProtocolCore
 
         ErrorCode refusal = GoAwaySent ? ErrorCode.StreamRefused
             : _remoteOpenCount >= _options.MaxIncomingStreams ? ErrorCode.StreamRefused
-            : _backlogCount >= _options.AcceptBacklog ? ErrorCode.AcceptQueueFull
             : ErrorCode.NoError;
         if (refusal != ErrorCode.NoError)
         {
@@ -119,11 +118,17 @@ internal sealed partial class ProtocolCore
 
         // Registered before the shell hears of it: the shell may hand the stream to a waiting accept at once,
         // and that accept must find it to free its backlog slot.
-        stream = new StreamState(id, isLocal: false, _options.WindowSize, sink: null) { InBacklog = true };
+        stream = new StreamState(id, isLocal: false, _options.WindowSize, sink: null);
         _streams.Add(id, stream);
         _remoteOpenCount++;
-        _backlogCount++;
-        stream.Sink = _sink.OnRemoteStreamOpened(id);
+        if (_sink.OnRemoteStreamOpened(id) is not { } sink)
+        {
+            Forget(stream);
+            stream = null;
+            _sink.WriteFrame(Frame.Rst(id, ErrorCode.AcceptQueueFull));
+            return Charge(nowTicks);
+        }
+        stream.Sink = sink;
         return null;
     }
 

@@ -25,7 +25,6 @@ internal sealed partial class ProtocolCore
     private long _nextLocalId;
     private uint _lastRemoteId;
     private int _remoteOpenCount;
-    private int _backlogCount;
     private long _totalBuffered;
     private long? _budgetWindowStart;
     private int _budgetUsed;
@@ -76,8 +75,14 @@ internal sealed partial class ProtocolCore
         return ErrorCode.NoError;
     }
 
-    /// <summary>Sends as much of <paramref name="data"/> as the peer's window allows; the caller waits for the rest.</summary>
-    public SendResult Send(uint id, ReadOnlyMemory<byte> data)
+    /// <summary>The peer's window of stream <paramref name="id"/>: bytes it may be sent now; -1 for a stream the core no longer knows.</summary>
+    public long SendWindowOf(uint id) => _streams.TryGetValue(id, out var stream) ? stream.SendWindow : -1;
+
+    /// <summary>
+    /// Sends as much of <paramref name="data"/> as the peer's window allows, at most <paramref name="maxBytes"/> (the
+    /// room left in the shell's write queue); the caller waits for the rest.
+    /// </summary>
+    public SendResult Send(uint id, ReadOnlyMemory<byte> data, int maxBytes = int.MaxValue)
     {
         if (IsClosed)
         {
@@ -87,7 +92,7 @@ internal sealed partial class ProtocolCore
         {
             return SendResult.Fail(ErrorCode.StreamClosed);
         }
-        int total = (int)Math.Min(data.Length, stream.SendWindow);
+        int total = (int)Math.Min(Math.Min(data.Length, stream.SendWindow), maxBytes);
         int sent = 0;
         while (sent < total)
         {
@@ -179,16 +184,6 @@ internal sealed partial class ProtocolCore
         }
     }
 
-    /// <summary>The application took stream <paramref name="id"/> out of the accept backlog.</summary>
-    public void Accepted(uint id)
-    {
-        if (_streams.TryGetValue(id, out var stream) && stream.InBacklog)
-        {
-            stream.InBacklog = false;
-            _backlogCount--;
-        }
-    }
-
     /// <summary>Sends GOAWAY: no new streams will be accepted from now on.</summary>
     /// <param name="code">The error code to report.</param>
     /// <param name="debug">The human-readable debug text.</param>
@@ -251,11 +246,6 @@ internal sealed partial class ProtocolCore
         if (!stream.IsLocal)
         {
             _remoteOpenCount--;
-        }
-        if (stream.InBacklog)
-        {
-            stream.InBacklog = false;
-            _backlogCount--;
         }
     }
 }

@@ -22,8 +22,6 @@ internal sealed class StreamState(uint id, bool isLocal, long sendWindow, IStrea
     public bool RemoteFinReceived { get; set; }
     /// <summary>The application closed the stream: it reads no more; new data is refused.</summary>
     public bool LocalClosed { get; set; }
-    /// <summary>Waiting in the accept backlog (opened by the peer, not yet accepted).</summary>
-    public bool InBacklog { get; set; }
 
     public bool BothSidesFinished => LocalFinSent && RemoteFinReceived;
 }

@@ -32,4 +32,10 @@ public sealed class CreditedChunk
             _stream.ReportConsumed(Data.Length);
         }
     }
+
+    /// <summary>
+    /// Takes the chunk back unconsumed (a credit operator unsubscribed before handing it on): true if it was neither
+    /// released nor taken back before; a later <see cref="Release"/> does nothing.
+    /// </summary>
+    internal bool TryTakeBack() => Interlocked.Exchange(ref _released, 1) == 0;
 }

@@ -94,15 +94,17 @@ public sealed class Heartbeat : IAsyncDisposable
         _ = WriteBeatAsync(bytes);
     }
 
+    /// <summary>Writes one beat; never faults (nobody awaits it): a failure stops the requester and is reported by <see cref="Events"/>.</summary>
     private async Task WriteBeatAsync(byte[] bytes)
     {
         try
         {
             await _stream!.WriteAsync(bytes).ConfigureAwait(false);
         }
-        catch (MuxadoException ex)
+        catch (Exception ex) when (ex is MuxadoException or InvalidOperationException)
         {
-            Stop(ex);
+            // After DisposeAsync the stream is half-closed (InvalidOperationException): a race with our own stop, not news.
+            Stop(Volatile.Read(ref _stopped) ? null : ex);
         }
     }
 

@@ -3,6 +3,7 @@ namespace Muxado.Reactive;
 /// <summary>Answers a heartbeat stream: echoes every byte it reads, in order, until the stream ends.</summary>
 internal static class HeartbeatResponder
 {
+    /// <summary>Runs until the stream ends; never faults (nobody awaits it).</summary>
     public static async Task RunAsync(MuxStream stream)
     {
         try
@@ -12,9 +13,9 @@ internal static class HeartbeatResponder
                 await stream.WriteAsync(chunk).ConfigureAwait(false);
             }
         }
-        catch (MuxadoException)
+        catch (Exception ex) when (ex is MuxadoException or InvalidOperationException)
         {
-            // The stream or session ended: the requester notices on its side.
+            // The stream or session ended (or the requester half-closed): the requester notices on its side.
         }
         finally
         {

@@ -1,123 +1,59 @@
-using System.Reactive.Concurrency;
-using System.Reactive.Disposables;
-using System.Reactive.Linq;
 using System.Runtime.CompilerServices;
+using Muxado.Reactive.Concurrency;
 
 namespace Muxado.Reactive;
 
 public sealed partial class MuxSession
 {
-    private readonly Queue<MuxStream> _backlog = new();
-    private readonly Queue<TaskCompletionSource<MuxStream>> _acceptWaiters = new();
-    private readonly List<IObserver<MuxStream>> _incomingObservers = [];
-    private int _nextObserver;
-    private bool _incomingDrainScheduled;
+    private const string WatchInstead = " Use StreamEvents to watch streams arrive without taking them.";
+
+    // Streams the peer opened and no taker has yet. The takers are one Incoming subscriber or the AcceptAsync callers.
+    private HandOffQueue<MuxStream>? _accepted;
+
+    private HandOffQueue<MuxStream> Accepted => _accepted ??= new HandOffQueue<MuxStream>(Lock, Scheduler, new(
+        Taken: stream => PublishLocked(StreamEventKind.Accepted, stream),
+        // Contained like a throwing stream observer: the stream it was handed is reset, the session goes on.
+        ObserverFaulted: stream => stream.Reset(ErrorCode.InternalError),
+        ObserverConflict: "The session's incoming streams are taken by pending AcceptAsync calls; Incoming and AcceptAsync cannot be used at the same time." + WatchInstead,
+        CallerConflict: "The session's incoming streams are taken by an Incoming subscriber; Incoming and AcceptAsync cannot be used at the same time." + WatchInstead,
+        SecondObserver: "Incoming already has a subscriber; each stream is taken once." + WatchInstead));
 
     /// <summary>
-    /// The streams the peer opens. Each stream is delivered exactly once: to one subscriber (several
-    /// subscribers take turns) or to one <see cref="AcceptAsync"/> caller. Streams that arrive while nobody
-    /// listens wait in the accept backlog (<see cref="MuxSessionOptions.AcceptBacklog"/>). Completes when the
-    /// session ends cleanly, fails with <see cref="MuxadoSessionException"/> otherwise.
+    /// The streams the peer opens, each handed out once. One subscriber at a time: a second one (or one while
+    /// <see cref="AcceptAsync"/> calls wait) gets <c>OnError</c> with an <see cref="InvalidOperationException"/>; watch
+    /// arrivals with <see cref="StreamEvents"/> instead. Completes when the session ends cleanly, fails with
+    /// <see cref="MuxadoSessionException"/> otherwise, after the streams that arrived before the end.
     /// </summary>
-    /// <remarks>Delivered on <see cref="MuxSessionOptions.Scheduler"/>, never on the transport's reader.</remarks>
-    public IObservable<MuxStream> Incoming => Observable.Create<MuxStream>(observer =>
+    /// <remarks>
+    /// <para>Delivered on <see cref="MuxSessionOptions.Scheduler"/>, never on the transport's reader. While a subscriber
+    /// is attached, every stream the peer opens is handed to it and none counts against
+    /// <see cref="MuxSessionOptions.AcceptBacklog"/>; streams that arrive while nobody takes them wait in the backlog,
+    /// and beyond it are refused with RST AcceptQueueFull. A subscriber that unsubscribes leaves the streams not yet
+    /// handed to it for the next taker. An <c>OnNext</c> that throws resets the stream it was given with
+    /// <see cref="ErrorCode.InternalError"/> and detaches the subscriber.</para>
+    /// </remarks>
+    public IObservable<MuxStream> Incoming
     {
-        SessionEnd? endedAlready = null;
-        lock (Gate)
+        get
         {
-            if (_end is not null && _backlog.Count == 0)
+            using (Lock.Enter())
             {
-                endedAlready = _end;
-            }
-            else
-            {
-                _incomingObservers.Add(observer);
-                ScheduleIncomingDrainLocked();
+                return Accepted.AsObservable();
             }
         }
-        if (endedAlready is not null)
-        {
-            NotifyEnd(observer, endedAlready);
-            return Disposable.Empty;
-        }
-        return Disposable.Create(() =>
-        {
-            lock (Gate)
-            {
-                _incomingObservers.Remove(observer);
-            }
-        });
-    });
+    }
 
-    /// <summary>Waits for the next stream the peer opens.</summary>
+    /// <summary>Waits for the next stream the peer opens; concurrent callers are served in order.</summary>
     /// <exception cref="MuxadoSessionException">The session ended.</exception>
+    /// <exception cref="InvalidOperationException">An <see cref="Incoming"/> subscriber takes the streams.</exception>
     public Task<MuxStream> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        TaskCompletionSource<MuxStream> waiter;
-        lock (Gate)
+        HandOffQueue<MuxStream> accepted;
+        using (Lock.Enter())
         {
-            if (_backlog.Count > 0 || _incomingDrainScheduled)
-            {
-                return Task.FromResult(TakeAcceptedLocked());
-            }
-            if (_end is not null)
-            {
-                return Task.FromException<MuxStream>(new MuxadoSessionException(_end));
-            }
-            waiter = new TaskCompletionSource<MuxStream>();
-            _acceptWaiters.Enqueue(waiter);
+            accepted = Accepted;
         }
-        if (!cancellationToken.CanBeCanceled)
-        {
-            return waiter.Task;
-        }
-        return WithCancellation(waiter, cancellationToken);
-    }
-
-    private async Task<MuxStream> WithCancellation(TaskCompletionSource<MuxStream> waiter, CancellationToken cancellationToken)
-    {
-        using (cancellationToken.Register(() => waiter.TrySetCanceled(cancellationToken)))
-        {
-            try
-            {
-                return await waiter.Task.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // A stream handed to this waiter after the cancellation is given back by EnqueueAcceptedLocked.
-                RemoveWaiter(waiter);
-                throw;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Drops a cancelled waiter now rather than when the next stream arrives, so that an idle session polled
-    /// with timed-out accepts does not collect them without bound.
-    /// </summary>
-    private void RemoveWaiter(TaskCompletionSource<MuxStream> waiter)
-    {
-        lock (Gate)
-        {
-            int count = _acceptWaiters.Count;
-            for (int i = 0; i < count; i++)
-            {
-                var next = _acceptWaiters.Dequeue();
-                if (!ReferenceEquals(next, waiter))
-                {
-                    _acceptWaiters.Enqueue(next);
-                }
-            }
-        }
-    }
-
-    private void RequeueAccepted(MuxStream stream)
-    {
-        lock (Gate)
-        {
-            // Like a new arrival: the next accept already waiting gets it, else the backlog (and Incoming) does.
-            EnqueueAcceptedLocked(stream);
-        }
+        return accepted.TakeAsync(cancellationToken);
     }
 
     /// <summary>The streams the peer opens, as an async sequence; ends when the session ends cleanly.</summary>
@@ -138,149 +74,34 @@ public sealed partial class MuxSession
         }
     }
 
-    private void EnqueueAcceptedLocked(MuxStream stream)
-    {
-        while (_acceptWaiters.TryDequeue(out var waiter))
-        {
-            if (waiter.Task.IsCompleted)
-            {
-                continue; // cancelled
-            }
-            Core.Accepted(stream.Id);
-            // Completed from the scheduler, outside the lock; a waiter cancelled meanwhile gives the stream back.
-            Scheduler.Schedule(() =>
-            {
-                if (!waiter.TrySetResult(stream))
-                {
-                    RequeueAccepted(stream);
-                }
-            });
-            return;
-        }
-        _backlog.Enqueue(stream);
-        ScheduleIncomingDrainLocked();
-    }
-
     /// <summary>
-    /// A stream reset before anyone accepted it leaves the backlog: it is of no use to the application, and the
-    /// core has already freed its slot, so keeping it would let a peer grow the queue without bound.
+    /// The peer opened stream <paramref name="id"/>: it goes to a taker, or waits in the backlog; null when nobody takes
+    /// streams and the backlog is full (the core refuses it with AcceptQueueFull). Under the lock.
     /// </summary>
-    internal void RemoveFromBacklogLocked(MuxStream stream)
+    private MuxStream? AdmitRemoteStreamLocked(uint id)
     {
-        if (_backlog.Count > 0 && _backlog.Contains(stream))
+        var accepted = Accepted;
+        if (!accepted.IsObservedLocked && !accepted.HasWaitersLocked && accepted.CountLocked >= Options.AcceptBacklog)
         {
-            var kept = _backlog.Where(s => !ReferenceEquals(s, stream)).ToList();
-            _backlog.Clear();
-            foreach (var s in kept)
-            {
-                _backlog.Enqueue(s);
-            }
+            return null;
         }
-    }
-
-    private MuxStream TakeAcceptedLocked()
-    {
-        var stream = _backlog.Dequeue();
-        Core.Accepted(stream.Id);
+        var stream = new MuxStream(this) { Id = id };
+        _live.Add(stream);
+        PublishLocked(StreamEventKind.Opened, stream);
+        accepted.EnqueueLocked(stream);
         return stream;
     }
 
-    private void ScheduleIncomingDrainLocked()
-    {
-        if (_incomingDrainScheduled || _incomingObservers.Count == 0 || _backlog.Count == 0)
-        {
-            return;
-        }
-        _incomingDrainScheduled = true;
-        Scheduler.Schedule(DrainIncoming);
-    }
+    /// <summary>
+    /// A stream reset before anyone took it leaves the backlog: it is of no use to the application, and keeping it would
+    /// let a peer fill the backlog with dead streams. Under the lock.
+    /// </summary>
+    internal void RemoveFromAcceptQueueLocked(MuxStream stream) => _accepted?.RemoveLocked(stream);
 
-    private void DrainIncoming()
+    /// <summary>The session ended: waiting accepts fail; the Incoming subscriber gets the queued streams, then the end.</summary>
+    private void EndAcceptingLocked(MuxadoSessionException error)
     {
-        while (true)
-        {
-            IObserver<MuxStream> observer;
-            MuxStream stream;
-            lock (Gate)
-            {
-                if (_incomingObservers.Count == 0 || _backlog.Count == 0)
-                {
-                    _incomingDrainScheduled = false;
-                    if (_end is not null && _backlog.Count == 0)
-                    {
-                        EndObserversLocked();
-                    }
-                    return;
-                }
-                stream = TakeAcceptedLocked();
-                observer = _incomingObservers[_nextObserver++ % _incomingObservers.Count];
-            }
-            try
-            {
-                observer.OnNext(stream);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // Contained like a throwing stream observer: the stream it was handed is reset, the session goes on.
-                stream.Reset(ErrorCode.InternalError);
-            }
-        }
-    }
-
-    private void EndAccepting(SessionEnd end)
-    {
-        TaskCompletionSource<MuxStream>[] waiters;
-        lock (Gate)
-        {
-            waiters = [.. _acceptWaiters];
-            _acceptWaiters.Clear();
-            if (_backlog.Count > 0)
-            {
-                // Streams that arrived before the end are still handed out (their readers see the session
-                // error after their data); the drain ends the observers once the backlog is empty.
-                ScheduleIncomingDrainLocked();
-            }
-            else
-            {
-                EndObserversLocked();
-            }
-        }
-        var error = new MuxadoSessionException(end);
-        foreach (var waiter in waiters)
-        {
-            // From the scheduler: an accept's continuation must not run inside End on the transport's reader.
-            FailLater(waiter, error);
-        }
-    }
-
-    private void EndObserversLocked()
-    {
-        if (_incomingObservers.Count == 0 || _end is null)
-        {
-            return;
-        }
-        var observers = _incomingObservers.ToArray();
-        _incomingObservers.Clear();
-        var end = _end;
-        Scheduler.Schedule(() =>
-        {
-            foreach (var observer in observers)
-            {
-                NotifyEnd(observer, end);
-            }
-        });
-    }
-
-    private static void NotifyEnd(IObserver<MuxStream> observer, SessionEnd end)
-    {
-        try
-        {
-            observer.End(end.IsClean ? null : new MuxadoSessionException(end));
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // An observer without an error handler rethrows (Rx's default); on a scheduler thread that would
-            // end the process for a peer's doing. The session is over either way.
-        }
+        Accepted.EndLocked(error, error.End.IsClean ? null : error);
+        EndStreamEventsLocked();
     }
 }

@@ -10,13 +10,7 @@ public sealed partial class MuxSession
     {
         public void WriteFrame(in Frame frame) => session.WriteFrameLocked(frame);
 
-        public IStreamSink OnRemoteStreamOpened(uint id)
-        {
-            var stream = new MuxStream(session) { Id = id };
-            session._live.Add(stream);
-            session.EnqueueAcceptedLocked(stream);
-            return stream;
-        }
+        public IStreamSink? OnRemoteStreamOpened(uint id) => session.AdmitRemoteStreamLocked(id);
 
         public void OnRemoteGoAway(uint lastStreamId, ErrorCode code, string debug) => session._remoteGoAway = (code, debug);
     }
@@ -27,7 +21,7 @@ public sealed partial class MuxSession
         public void OnNext(Frame value)
         {
             SessionFault? fault;
-            lock (session.Gate)
+            using (session.Lock.Enter())
             {
                 fault = session.Core.Receive(value, session.NowTicks);
             }
@@ -41,7 +35,7 @@ public sealed partial class MuxSession
         {
             SessionFault fault;
             (ErrorCode Code, string Debug)? remote;
-            lock (session.Gate)
+            using (session.Lock.Enter())
             {
                 if (session._end is not null)
                 {
@@ -62,7 +56,7 @@ public sealed partial class MuxSession
         public void OnError(Exception error)
         {
             SessionFault fault;
-            lock (session.Gate)
+            using (session.Lock.Enter())
             {
                 if (session._end is not null)
                 {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using System.Reactive.Subjects;
+using Muxado.Reactive.Concurrency;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Protocol;
 using Muxado.Reactive.Transports;
@@ -13,12 +14,25 @@ namespace Muxado.Reactive;
 /// A muxado session: many full-duplex <see cref="MuxStream"/>s over one transport (DESIGN.md layer 3).
 /// </summary>
 /// <remarks>
-/// <para>Every input (a frame read, an open, a write, a read, a close) is applied to the sans-IO protocol
-/// core under one lock; frames go to <see cref="FrameTransport.Outbound"/> from inside that lock, so they
-/// leave in exactly the order the core produced them and a payload is serialised before a write returns.
-/// Application code (observers, continuations) never runs under the lock: data and streams are delivered
-/// by work items on <see cref="MuxSessionOptions.Scheduler"/>, one drain per stream, so a slow subscriber
-/// stalls only its own stream, whose memory is bounded by the window.</para>
+/// <para><b>Threading.</b> Every input (a frame read, an open, a write, a read, a close) is applied to the sans-IO
+/// protocol core under one lock; frames leave in exactly the order the core produced them. No user code runs under that
+/// lock: not an observer, not a continuation, not even a call to the scheduler or to a transport of your own
+/// (<see cref="FrameTransport.Create"/>); such work is collected under the lock and done after it is released.</para>
+/// <para><b>Delivery.</b> Data, incoming streams and the completions of waiting calls reach user code on
+/// <see cref="MuxSessionOptions.Scheduler"/>, through one serial drain per consumer: notifications to one observer are
+/// never concurrent, the terminal one comes last, and a busy stream yields the scheduler after 64 deliveries so that a
+/// single-threaded scheduler serves every stream. A chunk or stream is handed over atomically: it is either delivered to
+/// an observer that was subscribed at that instant, or it stays queued for the next one, whatever unsubscribes on another
+/// thread (such an unsubscription waits for an <c>OnNext</c> already running to return).</para>
+/// <para><b>What a blocking subscriber costs.</b> A subscriber that blocks in <c>OnNext</c> holds one thread of the
+/// scheduler and stalls its own stream only (its peer sees a window that does not open). The default scheduler
+/// (<see cref="MuxSchedulers.Delivery"/>) adds a thread when its threads are all held, and the transport's reader and
+/// writer never run on it, so reading, writing and the other streams go on. On a single-threaded scheduler (an event
+/// loop, a UI dispatcher) a blocked subscriber blocks every delivery of that scheduler, as any code there would.</para>
+/// <para><b>Hot and cold.</b> <see cref="Incoming"/> hands out each stream once, to one subscriber at a time (a second
+/// one gets an error); <see cref="StreamEvents"/> is hot and only watches. A stream's <see cref="MuxStream.Received"/> is
+/// cold, one reader at a time, and a new reader goes on where the previous one left. <see cref="Ended"/> replays how the
+/// session ended to every subscriber.</para>
 /// <para>The session starts reading when it is created and ends once: by <see cref="DisposeAsync"/>,
 /// by <see cref="GoAwayAsync"/> followed by the transport's end, by a protocol violation (GOAWAY with
 /// the code and debug text, a linger of <see cref="MuxSessionOptions.GoAwayLinger"/>, then the transport
@@ -33,8 +47,8 @@ public sealed partial class MuxSession : IAsyncDisposable
     private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AsyncSubject<SessionEnd> _ended = new();
     private readonly HashSet<MuxStream> _live = [];
+    private readonly FrameOutput _output;
     private SessionEnd? _end;
-    private bool _queueWatchdogArmed;
     private (ErrorCode Code, string Debug)? _remoteGoAway;
     private Task _transportClosed = Task.CompletedTask;
 
@@ -44,6 +58,7 @@ public sealed partial class MuxSession : IAsyncDisposable
         Options = (options ?? MuxSessionOptions.Default).Validate();
         Role = role;
         _transport = transport;
+        _output = FrameOutput.For(transport, Lock, OnOutputFailed);
         Core = new ProtocolCore(role, Options, new Sink(this));
         _inboundSubscription.Disposable = transport.Inbound.Subscribe(new InboundObserver(this));
     }
@@ -85,25 +100,35 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Completes, never faults, when the session has ended; says how.</summary>
     public Task<SessionEnd> Completion => _completion.Task;
 
-    /// <summary>Yields one <see cref="SessionEnd"/> and completes when the session ends.</summary>
+    /// <summary>Yields one <see cref="SessionEnd"/> and completes when the session ends (replayed to late subscribers).</summary>
     public IObservable<SessionEnd> Ended => _ended;
 
     /// <summary>The peer's GOAWAY code and debug text, once one has arrived.</summary>
-    public (ErrorCode Code, string Debug)? RemoteGoAway { get { lock (Gate) { return _remoteGoAway; } } }
+    public (ErrorCode Code, string Debug)? RemoteGoAway
+    {
+        get
+        {
+            using (Lock.Enter())
+            {
+                return _remoteGoAway;
+            }
+        }
+    }
 
-    internal object Gate { get; } = new();
+    internal DeferringLock Lock { get; } = new();
     internal ProtocolCore Core { get; }
     internal IScheduler Scheduler => Options.Scheduler;
     internal long NowTicks => Scheduler.Now.UtcTicks;
 
     /// <summary>
-    /// Opens a stream. No handshake: the SYN goes out at once and the stream is usable immediately.
+    /// Opens a stream. No handshake: the SYN goes out at once (or with the first write when
+    /// <see cref="MuxSessionOptions.OpenWithEmptySyn"/> is off) and the stream is usable immediately.
     /// </summary>
     /// <exception cref="MuxadoException">With <see cref="ErrorCode.RemoteGoneAway"/> after the peer's GOAWAY,
     /// <see cref="ErrorCode.StreamsExhausted"/> when ids ran out, <see cref="ErrorCode.SessionClosed"/> after the end.</exception>
     public MuxStream Open()
     {
-        lock (Gate)
+        using (Lock.Enter())
         {
             var stream = new MuxStream(this);
             var code = Core.TryOpen(stream, out uint id);
@@ -113,6 +138,7 @@ public sealed partial class MuxSession : IAsyncDisposable
             }
             stream.Id = id;
             _live.Add(stream);
+            PublishLocked(StreamEventKind.Opened, stream);
             return stream;
         }
     }
@@ -135,8 +161,10 @@ public sealed partial class MuxSession : IAsyncDisposable
 
     /// <summary>
     /// Sends GOAWAY: the peer may open no more streams; streams already open go on. The session stays open
-    /// (Go's padding frame follows so that a Go reader stays in sync).
+    /// (Go's padding frame follows so that a Go reader stays in sync). Completes when the GOAWAY has been written to the
+    /// transport (or the transport closed).
     /// </summary>
+    /// <exception cref="MuxadoSessionException">The session had already ended.</exception>
     public Task GoAwayAsync(ErrorCode code = ErrorCode.NoError, string debug = "", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(debug);
@@ -145,15 +173,17 @@ public sealed partial class MuxSession : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(debug), "The GOAWAY debug text does not fit in one frame.");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        lock (Gate)
+        long position;
+        using (Lock.Enter())
         {
             if (_end is not null)
             {
                 return Task.FromException(new MuxadoSessionException(_end));
             }
             Core.GoAway(code, debug, sessionStaysOpen: true);
+            position = _output.PositionLocked;
         }
-        return Task.CompletedTask;
+        return _output.WaitForWrittenAsync(position).AsTask().WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -165,7 +195,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         bool first;
-        lock (Gate)
+        using (Lock.Enter())
         {
             // A closed core with no end recorded yet means a fault is on its way to End: let it report.
             first = _end is null && !Core.IsClosed;
@@ -188,8 +218,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Ends the session once: records how, ends every stream and pending call, closes the transport.</summary>
     internal void End(SessionEnd end, bool lingerForGoAway, Exception? cause = null)
     {
-        MuxStream[] streams;
-        lock (Gate)
+        using (Lock.Enter())
         {
             if (_end is not null)
             {
@@ -197,15 +226,16 @@ public sealed partial class MuxSession : IAsyncDisposable
             }
             _end = end;
             Core.Shutdown();
-            streams = [.. _live];
+            var error = new MuxadoSessionException(end, cause);
+            foreach (var stream in _live)
+            {
+                stream.OnSessionEndedLocked(error);
+            }
             _live.Clear();
+            EndAcceptingLocked(error);
+            EndWritingLocked(error);
+            _output.CompleteLocked();
         }
-        var error = new MuxadoSessionException(end, cause);
-        foreach (var stream in streams)
-        {
-            stream.OnSessionEnded(error);
-        }
-        EndAccepting(end);
         CloseTransport(lingerForGoAway);
         _completion.TrySetResult(end);
         _ended.OnNext(end);
@@ -214,22 +244,15 @@ public sealed partial class MuxSession : IAsyncDisposable
 
     private void CloseTransport(bool linger)
     {
-        _inboundSubscription.Dispose();
-        try
-        {
-            _transport.Outbound.OnCompleted();
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
-        {
-            // The transport is already gone; nothing is left to flush.
-        }
         if (!linger || Options.GoAwayLinger == TimeSpan.Zero)
         {
-            Volatile.Write(ref _transportClosed, _transport.DisposeAsync().AsTask());
+            Volatile.Write(ref _transportClosed, DisposeTransportAsync());
             return;
         }
-        // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at
-        // the deadline on the session's scheduler (so a test scheduler decides exactly when), whichever is first.
+        // Give the GOAWAY up to the linger to reach the peer: close as soon as the queue is written, or at the deadline
+        // on the session's scheduler (so a test scheduler decides exactly when), whichever is first. The reader goes on
+        // meanwhile (what it reads is ignored): closing a socket with unread bytes would make the kernel send a reset
+        // that can destroy the GOAWAY before the peer reads it.
         var closedTcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _transportClosed, closedTcs.Task);
         int closed = 0;
@@ -239,20 +262,46 @@ public sealed partial class MuxSession : IAsyncDisposable
             if (Interlocked.Exchange(ref closed, 1) == 0)
             {
                 deadline?.Dispose();
-                _ = _transport.DisposeAsync().AsTask().ContinueWith(
+                _ = DisposeTransportAsync().ContinueWith(
                     _ => closedTcs.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         deadline = Scheduler.Schedule(Options.GoAwayLinger, CloseOnce);
-        var drained = _transport.WaitForWriteSpaceAsync(0);
-        if (drained.IsCompleted)
+        long position;
+        using (Lock.Enter())
+        {
+            position = _output.PositionLocked;
+        }
+        var written = _output.WaitForWrittenAsync(position);
+        if (written.IsCompleted)
         {
             CloseOnce();
         }
         else
         {
-            _ = drained.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = written.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+    }
+
+    private Task DisposeTransportAsync()
+    {
+        _inboundSubscription.Dispose();
+        return _transport.DisposeAsync().AsTask();
+    }
+
+    /// <summary>A transport of the user's threw from <c>OnNext</c>: the session cannot write any more.</summary>
+    private void OnOutputFailed(Exception error)
+    {
+        SessionFault fault;
+        using (Lock.Enter())
+        {
+            if (_end is not null)
+            {
+                return;
+            }
+            fault = Core.Fail(ErrorCode.InternalError, "transport write failed: " + error.Message);
+        }
+        Fault(fault, error);
     }
 
     /// <summary>Ends the session because the core found a violation (its GOAWAY is already written).</summary>
@@ -262,88 +311,25 @@ public sealed partial class MuxSession : IAsyncDisposable
         End(new SessionEnd(fault.Code, fault.Message, remote?.Code, remote?.Debug), lingerForGoAway: true, cause);
     }
 
-    /// <summary>The stream needs no news of the session's end any more (finished or reset). Under the lock.</summary>
-    internal void ForgetLocked(MuxStream stream) => _live.Remove(stream);
-
-    /// <summary>
-    /// Completes a waiter from the scheduler, never from inside the lock: its continuation then runs like
-    /// any other delivery (on a test scheduler, deterministically, when the clock is advanced).
-    /// </summary>
-    internal void CompleteLater<T>(TaskCompletionSource<T> waiter, T value) => Scheduler.Schedule(() => waiter.TrySetResult(value));
-
-    /// <summary>Fails a waiter from the scheduler (see <see cref="CompleteLater{T}"/>).</summary>
-    internal void FailLater<T>(TaskCompletionSource<T> waiter, Exception error) => Scheduler.Schedule(() => waiter.TrySetException(error));
+    /// <summary>The stream is over (finished, closed, or reset with <paramref name="reset"/>): it needs no news of the session's end. Under the lock.</summary>
+    internal void ForgetLocked(MuxStream stream, MuxadoStreamException? reset = null)
+    {
+        if (_live.Remove(stream))
+        {
+            PublishLocked(reset is null ? StreamEventKind.Closed : StreamEventKind.Reset, stream, reset?.Code, reset?.ByPeer ?? false);
+        }
+    }
 
     /// <summary>Writes a frame from inside the lock. Frames after the end are dropped: the transport is closing.</summary>
     internal void WriteFrameLocked(in Frame frame)
     {
-        _transport.Outbound.OnNext(frame);
-        // DATA waits for queue space, control frames cannot (they must never queue behind DATA). A queue far
-        // above its bound therefore means replies pile up for a peer that stopped reading: give it the write
-        // timeout, then end the session rather than grow the queue for ever.
-        if (!_queueWatchdogArmed && _transport.PendingWriteBytes > ControlQueueLimit)
+        _output.WriteLocked(frame);
+        // Control frames never wait for room (they must not queue behind DATA), so a queue far above its bound means
+        // replies pile up for a peer that stopped reading: the write watchdog then ends the session if the transport
+        // makes no progress, rather than letting the queue grow for ever.
+        if (_output.PendingBytes > Options.MaxWriteQueueBytes)
         {
-            _queueWatchdogArmed = true;
-            Scheduler.Schedule(Options.WriteTimeout, CheckOverfullQueue);
+            ArmWriteWatchdogLocked();
         }
-    }
-
-    private long ControlQueueLimit => 4 * Options.MaxWriteQueueBytes;
-
-    private void CheckOverfullQueue()
-    {
-        SessionFault? fault = null;
-        lock (Gate)
-        {
-            _queueWatchdogArmed = false;
-            if (_end is null && _transport.PendingWriteBytes > ControlQueueLimit)
-            {
-                fault = Core.Fail(ErrorCode.WriteTimeout, "the peer read nothing of the write queue for " + Options.WriteTimeout);
-            }
-        }
-        if (fault is not null)
-        {
-            Fault(fault);
-        }
-    }
-
-    /// <summary>
-    /// Holds back DATA while the transport's queue is over its bound (the peer is not reading), and ends the
-    /// session with <see cref="ErrorCode.WriteTimeout"/> when it stays there for <see cref="MuxSessionOptions.WriteTimeout"/>.
-    /// </summary>
-    internal ValueTask WaitForTransportSpaceAsync(CancellationToken cancellationToken) =>
-        _transport.PendingWriteBytes <= Options.MaxWriteQueueBytes ? default : WaitForTransportSpaceSlowAsync(cancellationToken);
-
-    // Kept apart from the check above so that the common case (room in the queue) allocates nothing: an async
-    // method allocates its closures on entry, before any early return.
-    private async ValueTask WaitForTransportSpaceSlowAsync(CancellationToken cancellationToken)
-    {
-        // The timer is only set up when there really is a wait: a queue over its bound usually drains
-        // within one OS write. The deadline runs on the session scheduler, so it is testable in virtual time.
-        var wait = _transport.WaitForWriteSpaceAsync(Options.MaxWriteQueueBytes, CancellationToken.None);
-        if (wait.IsCompleted)
-        {
-            await wait.ConfigureAwait(false);
-            return;
-        }
-        var drained = wait.AsTask();
-        // Completed from a scheduler work item, never under the lock, so its continuation may run inline.
-        var timedOut = new TaskCompletionSource();
-        using (Scheduler.Schedule(Options.WriteTimeout, () => timedOut.TrySetResult()))
-        {
-            var first = await Task.WhenAny(drained, timedOut.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (first == drained)
-            {
-                await drained.ConfigureAwait(false);
-                return;
-            }
-        }
-        SessionFault fault;
-        lock (Gate)
-        {
-            fault = Core.Fail(ErrorCode.WriteTimeout, "transport accepted no bytes for " + Options.WriteTimeout);
-        }
-        Fault(fault);
-        throw new MuxadoSessionException(_end!);
     }
 }

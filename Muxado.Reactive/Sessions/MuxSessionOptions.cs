@@ -53,10 +53,25 @@ public sealed record MuxSessionOptions
     public TimeSpan ReplyBudgetWindow { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Where the session delivers data and events to subscribers and runs its timers. Default
-    /// <see cref="ThreadPoolScheduler.Instance"/>; a test passes a virtual-time scheduler.
+    /// Where the session delivers data, streams and completions to user code and runs its timers. Default
+    /// <see cref="MuxSchedulers.Delivery"/>; an <c>EventLoopScheduler</c> or a UI dispatcher's scheduler keeps every
+    /// delivery on one thread; a test passes a virtual-time scheduler (Microsoft.Reactive.Testing's <c>TestScheduler</c>).
     /// </summary>
-    public IScheduler Scheduler { get; init; } = ThreadPoolScheduler.Instance;
+    /// <remarks>
+    /// Schedulers that run work inline (<see cref="ImmediateScheduler"/>, <see cref="CurrentThreadScheduler"/>) are refused
+    /// by <see cref="Validate"/>: they would run subscribers on the transport's reader, and they block the calling thread
+    /// until a timer is due. <see cref="ThreadPoolScheduler"/> works, but a subscriber that blocks there holds a .NET pool
+    /// thread that the transport's own loops need (see <see cref="MuxSchedulers.Delivery"/>).
+    /// </remarks>
+    public IScheduler Scheduler { get; init; } = MuxSchedulers.Delivery;
+
+    /// <summary>
+    /// How long a typed stream's opener has to send its 4-byte type once the stream arrived, when streams are accepted as
+    /// typed streams (<see cref="MuxSession.AcceptTypedAsync"/>, <see cref="MuxSession.IncomingTyped"/>); a stream whose
+    /// type does not come in time is reset with <see cref="ErrorCode.StreamCancelled"/>. Default 10 s: an honest opener
+    /// (Go's included) sends the type as its first frame.
+    /// </summary>
+    public TimeSpan TypeReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Answer heartbeat streams (typed streams of type 0xFFFFFFFF) and hide them from the application when
@@ -85,7 +100,15 @@ public sealed record MuxSessionOptions
         Require(MaxWriteQueueBytes >= 1, nameof(MaxWriteQueueBytes), MaxWriteQueueBytes, "must be at least 1");
         Require(ReplyFrameBudget >= 1, nameof(ReplyFrameBudget), ReplyFrameBudget, "must be at least 1");
         Require(ReplyBudgetWindow > TimeSpan.Zero, nameof(ReplyBudgetWindow), ReplyBudgetWindow, "must be positive");
+        Require(TypeReadTimeout > TimeSpan.Zero, nameof(TypeReadTimeout), TypeReadTimeout, "must be positive");
         ArgumentNullException.ThrowIfNull(Scheduler, nameof(Scheduler));
+        if (Scheduler is ImmediateScheduler or CurrentThreadScheduler)
+        {
+            throw new ArgumentException(
+                $"MuxSessionOptions.Scheduler cannot be {Scheduler.GetType().Name}: it runs work inline, so subscribers would run on the " +
+                "transport's reader and every timer would block the thread that set it. Use MuxSchedulers.Delivery (the default), an " +
+                "EventLoopScheduler, a SynchronizationContextScheduler or a test scheduler.", nameof(Scheduler));
+        }
         return this;
     }
 

@@ -1,7 +1,5 @@
-using System.Reactive.Concurrency;
-using System.Reactive.Disposables;
-using System.Reactive.Linq;
 using System.Runtime.CompilerServices;
+using Muxado.Reactive.Concurrency;
 
 namespace Muxado.Reactive;
 
@@ -13,11 +11,9 @@ public sealed partial class MuxStream
     private bool _localClosed;
     private MuxadoStreamException? _resetError;
     private Exception? _readError;
-    private IChunkConsumer? _consumer;
-    private bool _drainScheduled;
-    private Action? _drain; // cached: a drain is scheduled for every burst of data
+    private ChunkDrain? _drain; // created with the first observer
     private bool _pullActive;
-    private TaskCompletionSource<bool>? _dataWaiter;
+    private Waiter<bool>? _dataWaiter;
 
     /// <summary>
     /// The bytes the peer sends, in order. Completes on the peer's FIN (or after <see cref="DisposeAsync"/>),
@@ -25,18 +21,20 @@ public sealed partial class MuxStream
     /// session fails (after the data that arrived before).
     /// </summary>
     /// <remarks>
-    /// <para>One subscriber at a time. Credit for a chunk returns to the peer when the subscriber's
-    /// <c>OnNext</c> for it returns, so a slow subscriber slows only its sender, and buffered data never
-    /// exceeds the window. Unsubscribing leaves unread data buffered for the next reader.</para>
-    /// <para>An <c>OnNext</c> that throws resets the stream with <see cref="ErrorCode.InternalError"/>;
-    /// the session and other streams go on.</para>
+    /// <para>Cold, one subscriber at a time: a second subscriber while one is attached gets <c>OnError</c> with an
+    /// <see cref="InvalidOperationException"/>. Credit for a chunk returns to the peer when the subscriber's
+    /// <c>OnNext</c> for it returns, so a slow subscriber slows only its sender, and buffered data never exceeds the
+    /// window. Unsubscribing leaves every chunk not yet handed out buffered for the next reader; an unsubscription from
+    /// another thread waits for an <c>OnNext</c> already running (see <see cref="MuxSession"/>'s remarks on delivery).</para>
+    /// <para>Delivered on the session's scheduler, at most 64 chunks per turn before other streams get theirs. An
+    /// <c>OnNext</c> that throws resets the stream with <see cref="ErrorCode.InternalError"/>; the session and other
+    /// streams go on.</para>
     /// <code>
     /// peer writes:  "ab"  "cd"  FIN
     /// Received:     -a----b-----|      (one OnNext per DATA frame; credit after each OnNext returns)
     /// </code>
     /// </remarks>
-    public IObservable<ReadOnlyMemory<byte>> Received =>
-        Observable.Create<ReadOnlyMemory<byte>>(observer => Attach(new AutoCreditConsumer(observer)));
+    public IObservable<ReadOnlyMemory<byte>> Received => new ReceivedObservable(this);
 
     /// <summary>
     /// The bytes the peer sends, each chunk holding its flow-control credit until
@@ -44,13 +42,15 @@ public sealed partial class MuxStream
     /// asynchronous processing. Unreleased chunks count against the window: release every one.
     /// </summary>
     /// <remarks>
+    /// <para>One subscriber at a time, as <see cref="Received"/>. A chunk handed out and never released keeps its part
+    /// of the window for as long as the stream lives; the credit operators (<see cref="FlowControlObservable"/>) give
+    /// back the chunks they still hold when unsubscribed, so that a re-subscription reads on from where they left.</para>
     /// <code>
     /// peer writes:        "ab" "cd" "ef"   (window 4 bytes)
     /// ReceivedWithCredit: -a----b---------c----   (the peer's "ef" waits until a and b are released)
     /// </code>
     /// </remarks>
-    public IObservable<CreditedChunk> ReceivedWithCredit() =>
-        Observable.Create<CreditedChunk>(observer => Attach(new ManualCreditConsumer(this, observer)));
+    public IObservable<CreditedChunk> ReceivedWithCredit() => new CreditedObservable(this);
 
     /// <summary>
     /// The bytes the peer sends as an async sequence; credit for a chunk returns when the consumer asks
@@ -60,7 +60,7 @@ public sealed partial class MuxStream
     {
         while (true)
         {
-            var chunk = await ReadChunkAsync(int.MaxValue, cancellationToken).ConfigureAwait(false);
+            var chunk = await ReadChunkAsync(int.MaxValue, blocking: false, cancellationToken).ConfigureAwait(false);
             if (chunk is not { } data)
             {
                 yield break;
@@ -78,164 +78,81 @@ public sealed partial class MuxStream
         }
     }
 
-    private IDisposable Attach(IChunkConsumer consumer)
+    /// <summary>Attaches an observer to this stream's data (a <see cref="CreditingObserver"/> releases credit itself; any other is credited after each OnNext).</summary>
+    internal ObserverDrain<ReadOnlyMemory<byte>>.Attachment? AttachReader(IObserver<ReadOnlyMemory<byte>> observer)
     {
-        lock (Gate)
+        ChunkDrain drain;
+        using (Lock.Enter())
         {
-            if (_consumer is not null || _pullActive)
+            if (_pullActive)
             {
-                throw new InvalidOperationException($"Stream {Id} already has a reader; a stream is read by one consumer at a time.");
+                drain = null!;
             }
-            _consumer = consumer;
-            SignalReaderLocked();
+            else
+            {
+                drain = _drain ??= new ChunkDrain(this);
+            }
         }
-        return Disposable.Create(() =>
+        if (drain is null)
         {
-            lock (Gate)
-            {
-                if (ReferenceEquals(_consumer, consumer))
-                {
-                    _consumer = null;
-                }
-            }
-        });
+            observer.OnError(new InvalidOperationException(ReaderConflict));
+            return null;
+        }
+        return drain.Attach(observer, ReaderConflict);
     }
 
-    /// <summary>Wakes whoever reads: schedules the drain of an observer, or completes a pull waiter. Under the lock.</summary>
+    private string ReaderConflict => $"Stream {Id} already has a reader; a stream is read by one consumer at a time.";
+
+    /// <summary>Wakes whoever reads: signals the observer's drain, or completes a pull waiter. Under the lock.</summary>
     private void SignalReaderLocked()
     {
-        if (_consumer is not null && !_drainScheduled)
-        {
-            _drainScheduled = true;
-            _session.Scheduler.Schedule(_drain ??= Drain);
-        }
-        if (_dataWaiter is { } waiter)
-        {
-            _dataWaiter = null;
-            _session.CompleteLater(waiter, true);
-        }
+        _drain?.SignalReaderLocked();
+        _dataWaiter?.CompleteLocked(Lock, true);
+        _dataWaiter = null;
     }
 
     private bool HasDataLocked => _received is { HasData: true };
 
-    private ReadOnlyMemory<byte> TakeLocked(int max) => _received!.Take(max);
-
-    /// <summary>The reader's end, once no data is left: null while the stream is still open.</summary>
+    /// <summary>The reader's end, once no data is left: (false, null) while the stream is still open.</summary>
     private (bool Ended, Exception? Error) TerminalLocked() =>
         _resetError is not null ? (true, _resetError)
         : _remoteFin || _localClosed ? (true, null)
         : _readError is not null ? (true, _readError)
         : (false, null);
 
-    /// <summary>Delivers buffered chunks to the observer, outside the lock, until none is left.</summary>
-    private void Drain()
-    {
-        int consumed = 0;
-        while (true)
-        {
-            IChunkConsumer consumer;
-            ReadOnlyMemory<byte> chunk;
-            (bool Ended, Exception? Error) end = default;
-            lock (Gate)
-            {
-                if (consumed > 0)
-                {
-                    _session.Core.Consumed(Id, consumed);
-                    consumed = 0;
-                }
-                if (_consumer is null)
-                {
-                    _drainScheduled = false;
-                    return;
-                }
-                consumer = _consumer;
-                if (_resetError is null && HasDataLocked)
-                {
-                    chunk = TakeLocked(int.MaxValue);
-                }
-                else
-                {
-                    chunk = default;
-                    end = TerminalLocked();
-                    _drainScheduled = false;
-                    if (!end.Ended)
-                    {
-                        return;
-                    }
-                    _consumer = null;
-                }
-            }
-            if (end.Ended)
-            {
-                try
-                {
-                    consumer.OnEnd(end.Error);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // A subscriber with no error handler rethrows (Rx's default); on a scheduler thread that would
-                    // end the process because the peer reset a stream. The stream is over either way.
-                }
-                return;
-            }
-            if (!Deliver(consumer, chunk))
-            {
-                return;
-            }
-            if (consumer.AutoCredit)
-            {
-                consumed = chunk.Length;
-            }
-        }
-    }
-
-    private bool Deliver(IChunkConsumer consumer, ReadOnlyMemory<byte> chunk)
-    {
-        try
-        {
-            consumer.OnNext(chunk);
-            return true;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // An observer that throws is contained: its stream is reset, the session goes on. Rx forbids
-            // calling it again, so it hears nothing more.
-            lock (Gate)
-            {
-                _consumer = null;
-                _drainScheduled = false;
-                _session.Core.Reset(Id, ErrorCode.InternalError);
-                AbortLocked(new MuxadoStreamException(Id, ErrorCode.InternalError, byPeer: false));
-            }
-            return false;
-        }
-    }
-
     /// <summary>
     /// Takes up to <paramref name="max"/> buffered bytes, waiting for some; null at the end of the stream.
-    /// The caller reports the bytes consumed with <see cref="ReportConsumed"/>.
+    /// The caller reports the bytes consumed with <see cref="ReportConsumed"/>. With <paramref name="max"/> 0 it only
+    /// waits until data is there (returning empty memory) or the stream ended (null).
     /// </summary>
-    internal async ValueTask<ReadOnlyMemory<byte>?> ReadChunkAsync(int max, CancellationToken cancellationToken)
+    /// <param name="max">At most this many bytes.</param>
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <param name="blocking">The caller blocks a thread on the result (see <see cref="Waiter{T}"/>).</param>
+    internal async ValueTask<ReadOnlyMemory<byte>?> ReadChunkAsync(int max, bool blocking, CancellationToken cancellationToken)
     {
         while (true)
         {
-            TaskCompletionSource<bool> waiter;
-            lock (Gate)
+            Waiter<bool> waiter;
+            using (Lock.Enter())
             {
-                if (_consumer is not null)
+                if (_drain is { IsObservedLocked: true })
                 {
                     throw new InvalidOperationException($"Stream {Id} is being observed; a stream is read by one consumer at a time.");
                 }
                 if (_resetError is null && HasDataLocked)
                 {
-                    return TakeLocked(max);
+                    return max == 0 ? ReadOnlyMemory<byte>.Empty : _received!.Take(max);
                 }
                 var (ended, error) = TerminalLocked();
                 if (ended)
                 {
                     return error is null ? null : throw error;
                 }
-                waiter = _dataWaiter ??= new TaskCompletionSource<bool>();
+                if (_dataWaiter is not null)
+                {
+                    throw new InvalidOperationException($"Stream {Id} already has a pending read; a stream is read by one consumer at a time.");
+                }
+                waiter = _dataWaiter = Waiter<bool>.Create(_session.Scheduler, blocking);
                 _pullActive = true;
             }
             try
@@ -244,9 +161,14 @@ public sealed partial class MuxStream
             }
             finally
             {
-                lock (Gate)
+                using (Lock.Enter())
                 {
                     _pullActive = false;
+                    if (ReferenceEquals(_dataWaiter, waiter))
+                    {
+                        waiter.AbandonLocked();
+                        _dataWaiter = null;
+                    }
                 }
             }
         }
@@ -259,9 +181,97 @@ public sealed partial class MuxStream
         {
             return;
         }
-        lock (Gate)
+        using (Lock.Enter())
         {
             _session.Core.Consumed(Id, count);
         }
+    }
+
+    /// <summary>
+    /// Puts chunks a credit operator took but never handed on back at the head of the unread data, in order, unless
+    /// the stream has ended its reading side meanwhile (then they are dropped with the rest). Chunks already released
+    /// or taken back are skipped. Under the lock.
+    /// </summary>
+    internal void ReturnUnreadLocked(IEnumerable<CreditedChunk> chunks)
+    {
+        var unread = chunks.Where(c => ReferenceEquals(c.Stream, this) && c.TryTakeBack()).Select(c => c.Data).ToList();
+        if (unread.Count == 0 || _resetError is not null || _localClosed)
+        {
+            return;
+        }
+        (_received ??= new ReceiveQueue()).PushFront(unread);
+        SignalReaderLocked();
+    }
+
+    /// <summary><see cref="ReturnUnreadLocked"/> from outside the lock.</summary>
+    internal void ReturnUnread(IEnumerable<CreditedChunk> chunks)
+    {
+        using (Lock.Enter())
+        {
+            ReturnUnreadLocked(chunks);
+        }
+    }
+
+    /// <summary>Delivers this stream's data to its one observer (the serial-drain mechanism).</summary>
+    private sealed class ChunkDrain(MuxStream stream) : ObserverDrain<ReadOnlyMemory<byte>>(stream.Lock, stream._session.Scheduler)
+    {
+        public bool IsObservedLocked => HasObserverLocked;
+
+        public void SignalReaderLocked()
+        {
+            if (HasObserverLocked)
+            {
+                SignalLocked();
+            }
+        }
+
+        protected override Next<ReadOnlyMemory<byte>> TakeLocked()
+        {
+            if (stream._resetError is null && stream.HasDataLocked)
+            {
+                return Next<ReadOnlyMemory<byte>>.Of(stream._received!.Take(int.MaxValue));
+            }
+            var (ended, error) = stream.TerminalLocked();
+            return ended ? Next<ReadOnlyMemory<byte>>.End(error) : Next<ReadOnlyMemory<byte>>.Nothing;
+        }
+
+        protected override void OnDelivered(IObserver<ReadOnlyMemory<byte>> observer, ReadOnlyMemory<byte> item)
+        {
+            // A plain Received subscriber has consumed the chunk when its OnNext returns; a credited one releases it itself.
+            if (observer is not CreditingObserver)
+            {
+                stream.ReportConsumed(item.Length);
+            }
+        }
+
+        protected override void OnObserverFaulted(ReadOnlyMemory<byte> item, Exception error) => stream.Reset(ErrorCode.InternalError);
+    }
+
+    /// <summary><see cref="Received"/>: no Rx wrapper between the drain and the subscriber, so nothing can drop a chunk.</summary>
+    private sealed class ReceivedObservable(MuxStream stream) : IObservable<ReadOnlyMemory<byte>>
+    {
+        public IDisposable Subscribe(IObserver<ReadOnlyMemory<byte>> observer)
+        {
+            ArgumentNullException.ThrowIfNull(observer);
+            return (IDisposable?)stream.AttachReader(observer) ?? System.Reactive.Disposables.Disposable.Empty;
+        }
+    }
+
+    /// <summary><see cref="ReceivedWithCredit"/>.</summary>
+    private sealed class CreditedObservable(MuxStream stream) : IObservable<CreditedChunk>
+    {
+        public IDisposable Subscribe(IObserver<CreditedChunk> observer)
+        {
+            ArgumentNullException.ThrowIfNull(observer);
+            return (IDisposable?)stream.AttachReader(new CreditingObserver(stream, observer)) ?? System.Reactive.Disposables.Disposable.Empty;
+        }
+    }
+
+    /// <summary>Wraps each chunk with its credit for a <see cref="ReceivedWithCredit"/> subscriber.</summary>
+    internal sealed class CreditingObserver(MuxStream stream, IObserver<CreditedChunk> observer) : IObserver<ReadOnlyMemory<byte>>
+    {
+        public void OnNext(ReadOnlyMemory<byte> value) => observer.OnNext(new CreditedChunk(stream, value));
+        public void OnError(Exception error) => observer.OnError(error);
+        public void OnCompleted() => observer.OnCompleted();
     }
 }

@@ -1,3 +1,4 @@
+using Muxado.Reactive.Concurrency;
 using Muxado.Reactive.Protocol;
 
 namespace Muxado.Reactive;
@@ -10,11 +11,12 @@ namespace Muxado.Reactive;
 /// (Rx with explicit credit), <see cref="ReadAllAsync"/> (<see cref="IAsyncEnumerable{T}"/>) or
 /// <see cref="AsStream"/>. Received memory belongs to the reader: it stays valid for as long as it is kept.
 /// Flow-control credit returns to the peer as the reader consumes, never on mere receipt, so unread data
-/// is bounded by the window.</para>
-/// <para><b>Writing</b>: <see cref="WriteAsync"/> waits for the peer's window; the bytes are serialised into
-/// the transport's buffer before it completes, so the caller may reuse its buffer at once.</para>
+/// is bounded by the window. A reader that leaves (unsubscribes) leaves what it has not been handed for the next one.</para>
+/// <para><b>Writing</b>: <see cref="WriteAsync"/> waits for the peer's window and for room in the session's write
+/// queue; the bytes are serialised before it completes, so the caller may reuse its buffer at once.</para>
 /// <para><b>Ending</b>: <see cref="CloseWriteAsync"/> half-closes (FIN), <see cref="DisposeAsync"/> closes,
 /// <see cref="Reset"/> aborts both directions with an error code.</para>
+/// <para>All state is guarded by the session's lock; user code (observers, continuations) never runs under it.</para>
 /// </remarks>
 public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 {
@@ -28,7 +30,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     /// <summary>The session this stream belongs to.</summary>
     public MuxSession Session => _session;
 
-    private object Gate => _session.Gate;
+    private DeferringLock Lock => _session.Lock;
 
     /// <inheritdoc />
     public override string ToString() => $"MuxStream {Id}";
@@ -39,7 +41,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     /// </summary>
     public void Reset(ErrorCode code = ErrorCode.StreamCancelled)
     {
-        lock (Gate)
+        using (Lock.Enter())
         {
             // Only a stream the core still knows is aborted: a finished one keeps its unread data and its ending.
             if (_session.Core.Reset(Id, code))
@@ -50,15 +52,18 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     }
 
     /// <summary>
-    /// Closes the stream: half-closes if not done yet (after any write in progress) and stops reading;
-    /// data the peer sends afterwards is refused with RST StreamClosed. A write that is waiting for the peer's
-    /// window is aborted with RST StreamCancelled instead, so a close never hangs on a peer that stopped
-    /// reading. Idempotent.
+    /// Closes the stream: half-closes if not done yet (after any write in progress) and stops reading. As TCP does
+    /// when it closes with unread data, a close that drops unread bytes resets the stream with RST StreamClosed; data
+    /// the peer sends afterwards is refused with RST StreamClosed, so a peer's writer never waits for ever. A write
+    /// that is waiting for the peer's window is aborted with RST StreamCancelled instead, so a close never hangs on a
+    /// peer that stopped reading. Idempotent.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => CloseAsync(blocking: false);
+
+    /// <summary>The close of <see cref="DisposeAsync"/>; <paramref name="blocking"/> for a caller blocking a thread on it.</summary>
+    internal async ValueTask CloseAsync(bool blocking)
     {
-        var writeLock = WriteLock;
-        lock (Gate)
+        using (Lock.Enter())
         {
             // A close never waits on the peer: a write stuck on a full window is aborted with a reset.
             _closing = true;
@@ -67,10 +72,10 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
                 AbortForCloseLocked();
             }
         }
-        await writeLock.WaitAsync().ConfigureAwait(false);
+        await AcquireWriteTurnAsync(blocking, CancellationToken.None).ConfigureAwait(false);
         try
         {
-            lock (Gate)
+            using (Lock.Enter())
             {
                 _session.Core.Close(Id);
                 _writeClosed = true;
@@ -82,7 +87,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         }
         finally
         {
-            writeLock.Release();
+            ReleaseWriteTurn();
         }
     }
 
@@ -101,30 +106,19 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         _resetError ??= error;
         _writeError ??= error;
         _received?.Clear();
-        if (_windowWaiter is not null)
-        {
-            _session.FailLater(_windowWaiter, error);
-        }
-        _windowWaiter = null;
+        FailWritersLocked(error);
         SignalReaderLocked();
-        _session.ForgetLocked(this);
-        _session.RemoveFromBacklogLocked(this);
+        _session.ForgetLocked(this, error);
+        _session.RemoveFromAcceptQueueLocked(this);
     }
 
-    /// <summary>The session ended: the reader gets what was buffered, then the error; writers fail.</summary>
-    internal void OnSessionEnded(Exception error)
+    /// <summary>The session ended: the reader gets what was buffered, then the error; writers fail. Under the lock.</summary>
+    internal void OnSessionEndedLocked(Exception error)
     {
-        lock (Gate)
-        {
-            _readError ??= error;
-            _writeError ??= error;
-            if (_windowWaiter is not null)
-            {
-                _session.FailLater(_windowWaiter, error);
-            }
-            _windowWaiter = null;
-            SignalReaderLocked();
-        }
+        _readError ??= error;
+        _writeError ??= error;
+        FailWritersLocked(error);
+        SignalReaderLocked();
     }
 
     void IStreamSink.OnData(ReadOnlyMemory<byte> data)
@@ -151,10 +145,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 
     void IStreamSink.OnSendWindowOpened()
     {
-        if (_windowWaiter is not null)
-        {
-            _session.CompleteLater(_windowWaiter, true);
-        }
+        _windowWaiter?.CompleteLocked(Lock, true);
         _windowWaiter = null;
     }
 }
@@ -165,5 +156,11 @@ public sealed partial class MuxStream
     /// This stream as a <see cref="System.IO.Stream"/> (read, write, flush, dispose, cancellation).
     /// Reading through it excludes other readers of this stream while a read is pending.
     /// </summary>
+    /// <remarks>
+    /// Failures surface as <see cref="IOException"/> with the <see cref="MuxadoException"/> inside; a zero-byte read
+    /// waits until data is available (or the end) without consuming any; the synchronous <c>Read</c> and <c>Write</c>
+    /// block the calling thread and never need the session's scheduler, so they are safe even inside a handler that
+    /// runs on a single-threaded scheduler.
+    /// </remarks>
     public Stream AsStream() => new MuxStreamIOStream(this);
 }

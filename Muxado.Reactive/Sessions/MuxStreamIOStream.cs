@@ -5,24 +5,112 @@ namespace Muxado.Reactive;
 /// text readers) works over it, as Go's stream works as a <c>net.Conn</c>.
 /// </summary>
 /// <remarks>
-/// Reads return 0 at the peer's FIN. Writes wait for window. <see cref="Flush"/> does nothing: bytes are
-/// in the transport's queue when a write returns. Disposing closes the muxado stream.
+/// <para>Reads return 0 at the peer's FIN; a zero-byte read waits until data is available (or the end) and consumes
+/// nothing, as on a socket. Writes wait for window. <see cref="Flush"/> does nothing: bytes are in the transport's queue
+/// when a write returns. Disposing closes the muxado stream; afterwards every call throws
+/// <see cref="ObjectDisposedException"/>.</para>
+/// <para>Failures (a reset, the session's end) surface as <see cref="IOException"/> with the <see cref="MuxadoException"/>
+/// as its inner exception, as .NET code expects of a stream. A write cancelled after part of it was sent resets the
+/// stream with <see cref="ErrorCode.StreamCancelled"/>: a caller cannot tell how much went out, and a prefix left on the
+/// wire would be read as if it were whole. The synchronous <see cref="Read(byte[], int, int)"/>,
+/// <see cref="Write(byte[], int, int)"/> and <see cref="Stream.Dispose()"/> block the calling thread until done; they are
+/// completed directly by the session, never through its scheduler, so calling them on the session's own (possibly
+/// single-threaded) scheduler cannot deadlock.</para>
 /// </remarks>
 internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
 {
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
+    private int _disposed;
+
+    public override bool CanRead => !IsDisposed;
+    public override bool CanWrite => !IsDisposed;
     public override bool CanSeek => false;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(buffer, blocking: false, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
-        if (buffer.IsEmpty)
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadCoreAsync(buffer.AsMemory(offset, count), blocking: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = new byte[buffer.Length];
+        int read = Read(rented, 0, rented.Length);
+        rented.AsSpan(0, read).CopyTo(buffer);
+        return read;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        WriteCoreAsync(buffer, blocking: false, cancellationToken);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        WriteCoreAsync(buffer.AsMemory(offset, count), blocking: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
+
+    public override void Flush() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return Task.CompletedTask;
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            return 0;
+            await stream.CloseAsync(blocking: false).ConfigureAwait(false);
         }
-        var chunk = await stream.ReadChunkAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            stream.CloseAsync(blocking: true).AsTask().GetAwaiter().GetResult();
+        }
+        base.Dispose(disposing);
+    }
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool blocking, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ReadOnlyMemory<byte>? chunk;
+        try
+        {
+            chunk = await stream.ReadChunkAsync(buffer.Length, blocking, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MuxadoException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
         if (chunk is not { } data)
         {
             return 0;
@@ -32,42 +120,16 @@ internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
         return data.Length;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        stream.WriteAsync(buffer, cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        stream.WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        stream.WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
+    private async ValueTask WriteCoreAsync(ReadOnlyMemory<byte> buffer, bool blocking, CancellationToken cancellationToken)
     {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await stream.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        try
         {
-            stream.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await stream.WriteCoreAsync(buffer, blocking, whole: false, resetIfCancelledPartWay: true, cancellationToken).ConfigureAwait(false);
         }
-        base.Dispose(disposing);
+        catch (MuxadoException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
     }
 }

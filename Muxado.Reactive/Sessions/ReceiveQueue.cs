@@ -19,11 +19,12 @@ internal sealed class ReceiveQueue
 
     private readonly Queue<ReadOnlyMemory<byte>> _chunks = new();
     private ReadOnlyMemory<byte> _front; // put back by a reader that took less than a whole chunk
+    private Stack<ReadOnlyMemory<byte>>? _returned; // given back unread by a credit operator; read before _front
     private byte[]? _tail;
     private int _tailStart;
     private int _tailEnd;
 
-    public bool HasData => !_front.IsEmpty || _chunks.Count > 0 || _tailEnd > _tailStart;
+    public bool HasData => _returned is { Count: > 0 } || !_front.IsEmpty || _chunks.Count > 0 || _tailEnd > _tailStart;
 
     public void Enqueue(ReadOnlyMemory<byte> data)
     {
@@ -51,7 +52,11 @@ internal sealed class ReceiveQueue
     public ReadOnlyMemory<byte> Take(int max)
     {
         ReadOnlyMemory<byte> chunk;
-        if (!_front.IsEmpty)
+        if (_returned is { Count: > 0 })
+        {
+            chunk = _returned.Pop();
+        }
+        else if (!_front.IsEmpty)
         {
             chunk = _front;
             _front = default;
@@ -67,15 +72,43 @@ internal sealed class ReceiveQueue
         }
         if (chunk.Length > max)
         {
-            _front = chunk[max..];
+            PutBack(chunk[max..]);
             chunk = chunk[..max];
         }
         return chunk;
     }
 
+    /// <summary>
+    /// Puts chunks that were taken but never consumed back at the head, <paramref name="chunks"/>[0] first: their bytes
+    /// are still unread, and the next reader must see them before anything that arrived after them.
+    /// </summary>
+    public void PushFront(IReadOnlyList<ReadOnlyMemory<byte>> chunks)
+    {
+        for (int i = chunks.Count - 1; i >= 0; i--)
+        {
+            if (!chunks[i].IsEmpty)
+            {
+                PutBack(chunks[i]);
+            }
+        }
+    }
+
+    private void PutBack(ReadOnlyMemory<byte> chunk)
+    {
+        if (_front.IsEmpty && _returned is not { Count: > 0 })
+        {
+            _front = chunk;
+        }
+        else
+        {
+            (_returned ??= new()).Push(chunk);
+        }
+    }
+
     /// <summary>Drops everything unread (reset or close).</summary>
     public void Clear()
     {
+        _returned = null;
         _front = default;
         _chunks.Clear();
         _tail = null;

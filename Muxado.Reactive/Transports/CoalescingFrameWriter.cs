@@ -35,6 +35,8 @@ internal sealed class CoalescingFrameWriter
     private ArrayBufferWriter<byte> _filling;
     private ArrayBufferWriter<byte>? _spare;
     private long _pending;
+    private long _enqueued;
+    private long _written;
     private State _state;
     private bool _loopAsleep;
 
@@ -47,7 +49,7 @@ internal sealed class CoalescingFrameWriter
         _maxRetainedSize = Math.Max(options.MaxRetainedWriteBufferSize, options.WriteBufferSize);
         _filling = new ArrayBufferWriter<byte>(_initialSize);
         _spare = new ArrayBufferWriter<byte>(_initialSize);
-        Waiters = new WriteSpaceWaiters(() => PendingBytes);
+        Waiters = new WriteSpaceWaiters(() => PendingBytes, () => BytesWritten);
         Completion = Task.Run(RunAsync);
     }
 
@@ -60,6 +62,12 @@ internal sealed class CoalescingFrameWriter
 
     /// <summary>Bytes accepted and not yet written (including the write in progress).</summary>
     public long PendingBytes => Interlocked.Read(ref _pending);
+
+    /// <summary>Bytes accepted since the start (a position in the outgoing byte stream).</summary>
+    public long BytesEnqueued => Interlocked.Read(ref _enqueued);
+
+    /// <summary>Bytes the connection has taken since the start.</summary>
+    public long BytesWritten => Interlocked.Read(ref _written);
 
     /// <summary>Callers waiting for <see cref="PendingBytes"/> to drop.</summary>
     public WriteSpaceWaiters Waiters { get; }
@@ -80,7 +88,9 @@ internal sealed class CoalescingFrameWriter
             }
             int before = _filling.WrittenCount;
             FrameWriter.Write(_filling, frame);
-            Interlocked.Add(ref _pending, _filling.WrittenCount - before);
+            int added = _filling.WrittenCount - before;
+            Interlocked.Add(ref _pending, added);
+            Interlocked.Add(ref _enqueued, added);
             wake = TakeSleeper();
         }
         Wake(wake);
@@ -216,6 +226,7 @@ internal sealed class CoalescingFrameWriter
                 return;
             }
             Interlocked.Add(ref _pending, -batch.WrittenCount);
+            Interlocked.Add(ref _written, batch.WrittenCount);
             // A buffer that grew for a burst of large frames is let go rather than kept for ever.
             if (batch.Capacity > _maxRetainedSize)
             {

@@ -32,13 +32,63 @@ public abstract class FrameTransport : IAsyncDisposable
     public abstract IObserver<Frame> Outbound { get; }
 
     /// <summary>Bytes accepted by <see cref="Outbound"/> and not yet written to the wire.</summary>
+    /// <remarks>
+    /// This is how a transport pushes back: a session holds DATA while the queue is above
+    /// <see cref="MuxSessionOptions.MaxWriteQueueBytes"/>. A transport of your own with a write queue overrides it, and
+    /// <see cref="WaitForWriteSpaceAsync"/> and <see cref="BytesWritten"/> with it.
+    /// </remarks>
     public virtual long PendingWriteBytes => 0;
+
+    /// <summary>
+    /// Bytes written to the wire since the transport was made (those that left <see cref="PendingWriteBytes"/>): a
+    /// session measures the transport's progress by it, and ends with <see cref="ErrorCode.WriteTimeout"/> when it
+    /// stands still for <see cref="MuxSessionOptions.WriteTimeout"/> while bytes wait.
+    /// </summary>
+    public virtual long BytesWritten => 0;
 
     /// <summary>
     /// Completes when <see cref="PendingWriteBytes"/> is at most <paramref name="threshold"/>
     /// (or the transport has closed).
     /// </summary>
     public virtual ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) => default;
+
+    /// <summary>
+    /// True for the library's own transports, whose <see cref="Outbound"/> only encodes into a queue: the session may
+    /// write to them while it holds its lock, which keeps frames in order at no cost. Any other transport is called
+    /// from outside the lock, through the session's ordered outbox.
+    /// </summary>
+    internal virtual bool IsQueueingWriter => false;
+
+    /// <summary>A position in the outgoing bytes: everything accepted so far ends there.</summary>
+    internal virtual long BytesEnqueued => BytesWritten + PendingWriteBytes;
+
+    /// <summary>Completes once the bytes up to <paramref name="position"/> have been written (or the transport closed).</summary>
+    internal virtual ValueTask WaitForWrittenAsync(long position) =>
+        BytesWritten >= position || PendingWriteBytes == 0 ? default : WaitForWrittenSlowAsync(position);
+
+    private async ValueTask WaitForWrittenSlowAsync(long position)
+    {
+        while (BytesWritten < position && PendingWriteBytes > 0)
+        {
+            await WaitForWriteSpaceAsync(PendingWriteBytes - 1).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once when <see cref="PendingWriteBytes"/> is at most <paramref name="threshold"/>
+    /// or the transport closed; false (and no call) when it already is. The library's transports call it synchronously
+    /// from their writer, so that a session on a test scheduler hears of space inside the step that made it.
+    /// </summary>
+    internal virtual bool WatchWriteSpace(long threshold, Action callback)
+    {
+        var wait = WaitForWriteSpaceAsync(threshold);
+        if (wait.IsCompleted)
+        {
+            return false;
+        }
+        _ = wait.AsTask().ContinueWith(_ => callback(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return true;
+    }
 
     /// <summary>Closes the transport: stops reading, drops what is not yet written, releases the connection.</summary>
     public virtual ValueTask DisposeAsync()
@@ -48,10 +98,18 @@ public abstract class FrameTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// Wraps a pair supplied by the caller (a WebSocket adapter, a recorded capture, a marble-test
-    /// observable). The observer must follow the <see cref="Outbound"/> contract above: it is called
-    /// from the session's serialised section and must not block or call back into the session.
+    /// Wraps a pair supplied by the caller (a WebSocket adapter, a recorded capture, a marble-test observable).
     /// </summary>
+    /// <remarks>
+    /// <para>A session calls <paramref name="outbound"/> one call at a time, in the order the protocol produced the
+    /// frames, never while it holds its lock, from whichever thread is leaving the session's serialised section (often
+    /// the transport's own reader). A frame's <see cref="Frame.Payload"/> is valid until <c>OnNext</c> returns: copy what
+    /// you keep. <c>OnNext</c> should not block for long (it holds up the frames behind it); an exception from it ends the
+    /// session with <see cref="ErrorCode.InternalError"/>.</para>
+    /// <para>Such a transport has no write queue the session can see, so it cannot push back. To push back, derive from
+    /// <see cref="FrameTransport"/> instead and override <see cref="PendingWriteBytes"/>, <see cref="BytesWritten"/> and
+    /// <see cref="WaitForWriteSpaceAsync"/>.</para>
+    /// </remarks>
     public static FrameTransport Create(IObservable<Frame> inbound, IObserver<Frame> outbound, IDisposable? connection = null)
     {
         ArgumentNullException.ThrowIfNull(inbound);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
+using Muxado.Reactive.Concurrency;
 using Muxado.Reactive.Frames;
 
 namespace Muxado.Reactive.Transports;
@@ -14,33 +15,37 @@ namespace Muxado.Reactive.Transports;
 /// <see cref="FrameReader"/> at send time. So the receiver owns a fresh copy of the payload (the sender may reuse
 /// its buffer at once), the reader limits truncate exactly as on a wire, and a frame a real peer would reject
 /// fails the receiver's Inbound with the same <see cref="MuxadoFrameException"/>.</para>
-/// <para>Delivery never happens inside the sender's call: a send only queues, and a drain is scheduled on the
-/// scheduler at "now". At most one drain is scheduled at a time and it delivers in queue order, so the
-/// receiver's notifications are serial and ordered on any scheduler. With a virtual-time scheduler nothing
-/// arrives until the test advances its clock.</para>
+/// <para>Delivery never happens inside the sender's call: a send only queues, and the library's serial drain
+/// (<see cref="ObserverDrain{T}"/>) delivers on the scheduler, in queue order, one notification at a time. With a
+/// virtual-time scheduler nothing arrives until the test advances its clock.</para>
 /// </remarks>
-internal sealed class InMemoryFrameChannel
+internal sealed class InMemoryFrameChannel : ObserverDrain<Frame>
 {
-    private readonly object _gate = new();
+    private readonly DeferringLock _lock;
     private readonly Queue<Item> _queue = new();
-    private readonly IScheduler _scheduler;
     private readonly FrameReaderLimits _limits;
+    private readonly IDeferredWork _releaseWaiters;
     private ArrayBufferWriter<byte> _encoder = new(256);
-    private readonly Action _drain;
-    private IObserver<Frame>? _observer;
     private bool _subscribed;
     private bool _sendingEnded;
     private bool _receivingEnded;
-    private bool _drainScheduled;
     private long _pending;
+    private long _enqueued;
+    private long _delivered;
 
     /// <summary>Creates an empty channel delivering on <paramref name="scheduler"/>.</summary>
     public InMemoryFrameChannel(IScheduler scheduler, FrameReaderLimits limits)
+        : this(new DeferringLock(), scheduler, limits)
     {
-        _scheduler = scheduler;
+    }
+
+    private InMemoryFrameChannel(DeferringLock ownerLock, IScheduler scheduler, FrameReaderLimits limits)
+        : base(ownerLock, scheduler)
+    {
+        _lock = ownerLock;
         _limits = limits;
-        _drain = Drain;
-        Waiters = new WriteSpaceWaiters(() => PendingBytes);
+        Waiters = new WriteSpaceWaiters(() => PendingBytes, () => BytesDelivered);
+        _releaseWaiters = new ReleaseWaiters(Waiters);
     }
 
     /// <summary>Called (outside any lock) when the receiver's observer threw; the receiving transport closes.</summary>
@@ -49,6 +54,12 @@ internal sealed class InMemoryFrameChannel
     /// <summary>Wire bytes of the frames sent and not yet delivered.</summary>
     public long PendingBytes => Interlocked.Read(ref _pending);
 
+    /// <summary>Wire bytes of every frame sent so far.</summary>
+    public long BytesEnqueued => Interlocked.Read(ref _enqueued);
+
+    /// <summary>Wire bytes of every frame delivered (or dropped by a close) so far.</summary>
+    public long BytesDelivered => Interlocked.Read(ref _delivered);
+
     /// <summary>Senders waiting for <see cref="PendingBytes"/> to drop.</summary>
     public WriteSpaceWaiters Waiters { get; }
 
@@ -56,8 +67,7 @@ internal sealed class InMemoryFrameChannel
     /// <exception cref="ArgumentException">The frame is truncated and cannot be encoded.</exception>
     public void Send(in Frame frame)
     {
-        bool schedule;
-        lock (_gate)
+        using (_lock.Enter())
         {
             if (_sendingEnded)
             {
@@ -74,9 +84,8 @@ internal sealed class InMemoryFrameChannel
                 _sendingEnded = true;
                 item = new Item(default, ex, IsEnd: true);
             }
-            schedule = EnqueueLocked(item);
+            EnqueueLocked(item);
         }
-        Schedule(schedule);
     }
 
     /// <summary>The sender closed its direction: the receiver completes after the queued frames.</summary>
@@ -91,67 +100,79 @@ internal sealed class InMemoryFrameChannel
     /// </summary>
     public void CloseReceiver()
     {
-        bool schedule;
-        lock (_gate)
+        using (_lock.Enter())
         {
             _sendingEnded = true;
+            _lock.Defer(_releaseWaiters);
             if (_receivingEnded)
             {
                 return;
             }
-            _queue.Clear();
-            Interlocked.Exchange(ref _pending, 0);
-            schedule = EnqueueLocked(new Item(default, null, IsEnd: true));
+            DropQueuedLocked();
+            EnqueueLocked(new Item(default, null, IsEnd: true));
         }
-        Waiters.ReleaseAll();
-        Schedule(schedule);
     }
 
     /// <summary>Subscribes the receiver; frames queued before now are delivered after it.</summary>
+    /// <exception cref="InvalidOperationException">A second subscription.</exception>
     public IDisposable Subscribe(IObserver<Frame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        bool schedule;
-        lock (_gate)
+        using (_lock.Enter())
         {
             if (_subscribed)
             {
                 throw new InvalidOperationException("A transport's Inbound allows one subscription.");
             }
             _subscribed = true;
-            _observer = observer;
-            schedule = TakeDrainLocked();
         }
-        Schedule(schedule);
-        return Disposable.Create(observer, Unsubscribe);
+        return (IDisposable?)Attach(observer, "A transport's Inbound allows one subscription.") ?? Disposable.Empty;
+    }
+
+    protected override Next<Frame> TakeLocked()
+    {
+        if (!_queue.TryDequeue(out var item))
+        {
+            return Next<Frame>.Nothing;
+        }
+        if (item.IsEnd)
+        {
+            StopReceivingLocked();
+            return Next<Frame>.End(item.Error);
+        }
+        Interlocked.Add(ref _pending, -item.Frame.WireLength);
+        Interlocked.Add(ref _delivered, item.Frame.WireLength);
+        return Next<Frame>.Of(item.Frame);
+    }
+
+    protected override void OnDelivered(IObserver<Frame> observer, Frame item) => Waiters.Notify();
+
+    protected override void OnObserverFaulted(Frame item, Exception error)
+    {
+        // The Rx grammar forbids telling this observer anything more; close the receiving transport so that the
+        // failure shows on both sides rather than as a reader that silently stopped.
+        Waiters.ReleaseAll();
+        ObserverFaulted?.Invoke();
+    }
+
+    /// <summary>Unsubscribed, ended or faulted: nobody will ever read this direction again.</summary>
+    protected override void OnDetachedLocked()
+    {
+        StopReceivingLocked();
+        _lock.Defer(_releaseWaiters);
     }
 
     private void End(Exception? error)
     {
-        bool schedule;
-        lock (_gate)
+        using (_lock.Enter())
         {
             if (_sendingEnded)
             {
                 return;
             }
             _sendingEnded = true;
-            schedule = EnqueueLocked(new Item(default, error, IsEnd: true));
+            EnqueueLocked(new Item(default, error, IsEnd: true));
         }
-        Schedule(schedule);
-    }
-
-    private void Unsubscribe(IObserver<Frame> observer)
-    {
-        lock (_gate)
-        {
-            if (!ReferenceEquals(_observer, observer))
-            {
-                return;
-            }
-            StopReceivingLocked();
-        }
-        Waiters.ReleaseAll();
     }
 
     private Frame RoundTrip(in Frame frame)
@@ -166,123 +187,39 @@ internal sealed class InMemoryFrameChannel
         return parsed ? decoded : throw new InvalidOperationException("FrameReader did not parse a whole encoded frame.");
     }
 
-    private bool EnqueueLocked(Item item)
+    private void EnqueueLocked(Item item)
     {
         if (_receivingEnded)
         {
-            return false; // nobody will ever read it
+            return; // nobody will ever read it
         }
         _queue.Enqueue(item);
         if (!item.IsEnd)
         {
             Interlocked.Add(ref _pending, item.Frame.WireLength);
+            Interlocked.Add(ref _enqueued, item.Frame.WireLength);
         }
-        return TakeDrainLocked();
-    }
-
-    private bool TakeDrainLocked()
-    {
-        if (_drainScheduled || _observer is null || _queue.Count == 0)
-        {
-            return false;
-        }
-        _drainScheduled = true;
-        return true;
-    }
-
-    private void Schedule(bool schedule)
-    {
-        if (schedule)
-        {
-            _scheduler.Schedule(_drain);
-        }
-    }
-
-    private void Drain()
-    {
-        while (true)
-        {
-            Item item;
-            IObserver<Frame> observer;
-            lock (_gate)
-            {
-                if (_observer is null || _queue.Count == 0)
-                {
-                    _drainScheduled = false;
-                    return;
-                }
-                item = _queue.Dequeue();
-                observer = _observer;
-                if (item.IsEnd)
-                {
-                    StopReceivingLocked();
-                    _drainScheduled = false;
-                }
-                else
-                {
-                    Interlocked.Add(ref _pending, -item.Frame.WireLength);
-                }
-            }
-
-            if (item.IsEnd)
-            {
-                Waiters.ReleaseAll();
-                End(observer, item.Error);
-                return;
-            }
-
-            Waiters.Notify();
-            if (!TryDeliver(observer, item.Frame))
-            {
-                return;
-            }
-        }
-    }
-
-    private void End(IObserver<Frame> observer, Exception? error)
-    {
-        try
-        {
-            observer.End(error);
-        }
-        catch (Exception)
-        {
-            // Not into the scheduler (on the task pool that would end the process): close the receiving end
-            // as when OnNext throws, so the fault shows as a closed connection.
-            ObserverFaulted?.Invoke();
-        }
-    }
-
-    private bool TryDeliver(IObserver<Frame> observer, Frame frame)
-    {
-        try
-        {
-            observer.OnNext(frame);
-            return true;
-        }
-        catch (Exception)
-        {
-            // The Rx grammar forbids telling this observer anything more; close the receiving transport so that
-            // the failure shows on both sides rather than as a reader that silently stopped.
-            lock (_gate)
-            {
-                StopReceivingLocked();
-                _drainScheduled = false;
-            }
-            Waiters.ReleaseAll();
-            ObserverFaulted?.Invoke();
-            return false;
-        }
+        SignalLocked();
     }
 
     private void StopReceivingLocked()
     {
-        _observer = null;
         _receivingEnded = true;
         _sendingEnded = true;
+        DropQueuedLocked();
+    }
+
+    private void DropQueuedLocked()
+    {
         _queue.Clear();
-        Interlocked.Exchange(ref _pending, 0);
+        // Dropped bytes count as delivered: like bytes a closed socket threw away, they left the sender's queue.
+        Interlocked.Add(ref _delivered, Interlocked.Exchange(ref _pending, 0));
     }
 
     private readonly record struct Item(Frame Frame, Exception? Error, bool IsEnd);
+
+    private sealed class ReleaseWaiters(WriteSpaceWaiters waiters) : IDeferredWork
+    {
+        public void Run() => waiters.ReleaseAll();
+    }
 }

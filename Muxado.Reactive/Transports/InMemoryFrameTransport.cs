@@ -39,8 +39,19 @@ internal sealed class InMemoryFrameTransport : FrameTransport, IObservable<Frame
     public override long PendingWriteBytes => _outgoing.PendingBytes;
 
     /// <inheritdoc />
+    public override long BytesWritten => _outgoing.BytesDelivered;
+
+    /// <inheritdoc />
     public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
         _outgoing.Waiters.WaitAsync(threshold, cancellationToken);
+
+    internal override bool IsQueueingWriter => true;
+
+    internal override long BytesEnqueued => _outgoing.BytesEnqueued;
+
+    internal override ValueTask WaitForWrittenAsync(long position) => _outgoing.Waiters.WaitForWrittenAsync(position);
+
+    internal override bool WatchWriteSpace(long threshold, Action callback) => _outgoing.Waiters.Watch(threshold, callback);
 
     /// <summary>Subscribes to the frames the peer sends; a second subscription throws.</summary>
     public IDisposable Subscribe(IObserver<Frame> observer) => _incoming.Subscribe(observer);

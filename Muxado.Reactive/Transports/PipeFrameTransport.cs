@@ -59,8 +59,19 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
     public override long PendingWriteBytes => _writer.PendingBytes;
 
     /// <inheritdoc />
+    public override long BytesWritten => _writer.BytesWritten;
+
+    /// <inheritdoc />
     public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
         _writer.Waiters.WaitAsync(threshold, cancellationToken);
+
+    internal override bool IsQueueingWriter => true;
+
+    internal override long BytesEnqueued => _writer.BytesEnqueued;
+
+    internal override ValueTask WaitForWrittenAsync(long position) => _writer.Waiters.WaitForWrittenAsync(position);
+
+    internal override bool WatchWriteSpace(long threshold, Action callback) => _writer.Waiters.Watch(threshold, callback);
 
     /// <summary>Starts the reader loop; a second subscription throws.</summary>
     public IDisposable Subscribe(IObserver<Frame> observer)

@@ -1,15 +1,18 @@
 namespace Muxado.Reactive.Transports;
 
 /// <summary>
-/// The callers of <see cref="FrameTransport.WaitForWriteSpaceAsync"/> waiting for a write queue to shrink.
+/// Those waiting for a transport's write queue: for it to shrink (<see cref="FrameTransport.WaitForWriteSpaceAsync"/>),
+/// or for the bytes up to a position to be written (a GOAWAY that must reach the wire).
 /// </summary>
 /// <remarks>
-/// The queue's size is read through <c>pendingBytes</c> under this object's lock, both when a waiter registers
-/// and when the owner notifies after the size dropped, so a drop that happens between "check" and "register"
-/// cannot be missed. Waiters are completed outside the lock with continuations forced asynchronous, so a
-/// waiter's code never runs inside the transport's writer or delivery loop. Nothing is allocated while nobody waits.
+/// The queue's counters are read through the given functions under this object's lock, both when a waiter registers
+/// and when the owner notifies after the queue moved, so a change between "check" and "register" cannot be missed.
+/// Task waiters are completed outside the lock with continuations forced asynchronous, so a caller's code never runs
+/// inside the transport's writer or delivery loop. Callbacks (<see cref="Watch"/>) are the library's own code and run
+/// synchronously on the notifying thread, outside the lock, so that a session on a test scheduler hears of queue space
+/// inside the virtual-time step that made it. Nothing is allocated while nobody waits.
 /// </remarks>
-internal sealed class WriteSpaceWaiters(Func<long> pendingBytes)
+internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> bytesWritten)
 {
     private readonly object _gate = new();
     private List<Waiter>? _waiters;
@@ -19,33 +22,30 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes)
     public ValueTask WaitAsync(long threshold, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threshold);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled(cancellationToken);
-        }
-        Waiter waiter;
+        return Register(new Waiter(threshold, position: -1, callback: null), cancellationToken);
+    }
+
+    /// <summary>Completes once <paramref name="position"/> bytes in all have been written, or after <see cref="ReleaseAll"/>.</summary>
+    public ValueTask WaitForWrittenAsync(long position) => Register(new Waiter(-1, position, callback: null), CancellationToken.None);
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once, synchronously, when the queue holds at most <paramref name="threshold"/>
+    /// bytes or the transport closed. Returns false (and never calls) when that is already so.
+    /// </summary>
+    public bool Watch(long threshold, Action callback)
+    {
         lock (_gate)
         {
             if (_released || pendingBytes() <= threshold)
             {
-                return default;
+                return false;
             }
-            waiter = new Waiter(threshold);
-            (_waiters ??= []).Add(waiter);
+            (_waiters ??= []).Add(new Waiter(threshold, -1, callback));
+            return true;
         }
-        if (cancellationToken.CanBeCanceled)
-        {
-            waiter.Registration = cancellationToken.UnsafeRegister(static (state, token) =>
-            {
-                var (self, w) = ((WriteSpaceWaiters, Waiter))state!;
-                self.Remove(w);
-                w.Completion.TrySetCanceled(token);
-            }, (this, waiter));
-        }
-        return new ValueTask(waiter.Completion.Task);
     }
 
-    /// <summary>Completes the waiters whose threshold the queue now satisfies; call after the queue shrank.</summary>
+    /// <summary>Completes the waiters whose condition now holds; call after the queue shrank.</summary>
     public void Notify()
     {
         List<Waiter>? ready = null;
@@ -56,9 +56,10 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes)
                 return;
             }
             long pending = pendingBytes();
+            long written = bytesWritten();
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
-                if (_waiters[i].Threshold >= pending)
+                if (_waiters[i].IsSatisfied(pending, written))
                 {
                     (ready ??= []).Add(_waiters[i]);
                     _waiters.RemoveAt(i);
@@ -81,6 +82,32 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes)
         Complete(all);
     }
 
+    private ValueTask Register(Waiter waiter, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+        lock (_gate)
+        {
+            if (_released || waiter.IsSatisfied(pendingBytes(), bytesWritten()))
+            {
+                return default;
+            }
+            (_waiters ??= []).Add(waiter);
+        }
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Registration = cancellationToken.UnsafeRegister(static (state, token) =>
+            {
+                var (self, w) = ((WriteSpaceWaiters, Waiter))state!;
+                self.Remove(w);
+                w.Completion!.TrySetCanceled(token);
+            }, (this, waiter));
+        }
+        return new ValueTask(waiter.Completion!.Task);
+    }
+
     private void Remove(Waiter waiter)
     {
         lock (_gate)
@@ -97,15 +124,22 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes)
         }
         foreach (var waiter in waiters)
         {
+            if (waiter.Callback is { } callback)
+            {
+                callback();
+                continue;
+            }
             waiter.Registration.Dispose();
-            waiter.Completion.TrySetResult();
+            waiter.Completion!.TrySetResult();
         }
     }
 
-    private sealed class Waiter(long threshold)
+    private sealed class Waiter(long threshold, long position, Action? callback)
     {
-        public long Threshold { get; } = threshold;
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Action? Callback { get; } = callback;
+        public TaskCompletionSource? Completion { get; } = callback is null ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
         public CancellationTokenRegistration Registration { get; set; }
+
+        public bool IsSatisfied(long pending, long written) => position >= 0 ? written >= position : pending <= threshold;
     }
 }
