@@ -326,6 +326,9 @@ public class SessionLifecycleTests
         var accept = pair.Server.AcceptAsync();
         pair.Run();
         Assert.That(accept.IsCompleted, Is.False, "a refused stream is never accepted");
+        await pair.DisposeAsync();
+        var ended = await Assert.CatchAsync<MuxadoSessionException>(async () => await accept, "the pending accept ends with the session");
+        Assert.That(ended!.Code, Is.EqualTo(ErrorCode.SessionClosed));
     }
 
     // ---------------------------------------------------------------- idempotent stream closes

@@ -100,6 +100,9 @@ internal sealed class Waiter<T> : IDeferredWork
         if (_error is not null)
         {
             _completion.TrySetException(_error);
+            // Observed here: the task belongs to the library, and a caller that stopped waiting for it (its wait was
+            // cancelled) must not leave an unobserved exception behind. Whoever still awaits it gets the exception.
+            _ = _completion.Task.Exception;
         }
         else
         {
