@@ -146,7 +146,6 @@ public sealed partial class MuxSession
             {
                 continue; // cancelled
             }
-            Core.Accepted(stream.Id);
             // Completed from the scheduler, outside the lock; a waiter cancelled meanwhile gives the stream back.
             Scheduler.Schedule(() =>
             {
@@ -162,8 +161,8 @@ public sealed partial class MuxSession
     }
 
     /// <summary>
-    /// A stream reset before anyone accepted it leaves the backlog: it is of no use to the application, and the
-    /// core has already freed its slot, so keeping it would let a peer grow the queue without bound.
+    /// A stream reset before anyone accepted it leaves the backlog: it is of no use to the application, and keeping
+    /// it would let a peer fill the backlog with dead streams.
     /// </summary>
     internal void RemoveFromBacklogLocked(MuxStream stream)
     {
@@ -180,9 +179,7 @@ public sealed partial class MuxSession
 
     private MuxStream TakeAcceptedLocked()
     {
-        var stream = _backlog.Dequeue();
-        Core.Accepted(stream.Id);
-        return stream;
+        return _backlog.Dequeue();
     }
 
     private void ScheduleIncomingDrainLocked()

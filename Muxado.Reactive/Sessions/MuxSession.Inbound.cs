@@ -10,8 +10,12 @@ public sealed partial class MuxSession
     {
         public void WriteFrame(in Frame frame) => session.WriteFrameLocked(frame);
 
-        public IStreamSink OnRemoteStreamOpened(uint id)
+        public IStreamSink? OnRemoteStreamOpened(uint id)
         {
+            if (session._backlog.Count >= session.Options.AcceptBacklog)
+            {
+                return null; // the core answers RST AcceptQueueFull
+            }
             var stream = new MuxStream(session) { Id = id };
             session._live.Add(stream);
             session.EnqueueAcceptedLocked(stream);
