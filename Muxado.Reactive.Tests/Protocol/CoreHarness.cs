@@ -4,22 +4,24 @@ using Muxado.Reactive.Protocol;
 namespace Muxado.Reactive.Tests.Protocol;
 
 /// <summary>Drives a <see cref="ProtocolCore"/> frame by frame and records everything it outputs (h2's style).</summary>
+/// <remarks>
+/// Plays the shell's accept backlog as <c>MuxSession</c> does: peer streams wait in it until <see cref="Accept"/>,
+/// a reset takes them out, and a new stream finds it full at <see cref="MuxSessionOptions.AcceptBacklog"/>.
+/// </remarks>
 internal sealed class CoreHarness : IProtocolSink
 {
-    private readonly int _backlog;
-    private int _unaccepted;
+    private readonly HashSet<uint> _backlog = [];
 
     public CoreHarness(SessionRole role, MuxSessionOptions? options = null)
     {
-        var validated = (options ?? new MuxSessionOptions()).Validate();
-        _backlog = validated.AcceptBacklog;
-        Core = new ProtocolCore(role, validated, this);
+        Options = (options ?? new MuxSessionOptions()).Validate();
+        Core = new ProtocolCore(role, Options, this);
     }
 
-    /// <summary>The application took a stream: like the session's accept backlog, it makes room for another.</summary>
-    public void Accepted(uint id) => _unaccepted--;
-
+    public MuxSessionOptions Options { get; }
     public ProtocolCore Core { get; }
+    /// <summary>Peer streams not yet accepted.</summary>
+    public int BacklogCount => _backlog.Count;
     public List<Frame> Written { get; } = [];
     public Dictionary<uint, RecordingStream> Streams { get; } = [];
     public List<(uint Last, ErrorCode Code, string Debug)> GoAways { get; } = [];
@@ -47,6 +49,9 @@ internal sealed class CoreHarness : IProtocolSink
         return copy;
     }
 
+    /// <summary>The application accepts a peer stream: it leaves the backlog.</summary>
+    public void Accept(uint id) => _backlog.Remove(id);
+
     public RecordingStream OpenLocal()
     {
         var stream = new RecordingStream();
@@ -65,13 +70,12 @@ internal sealed class CoreHarness : IProtocolSink
 
     IStreamSink? IProtocolSink.OnRemoteStreamOpened(uint id)
     {
-        // The shell's backlog rule, as the session applies it when nobody takes streams.
-        if (_unaccepted >= _backlog)
+        if (_backlog.Count >= Options.AcceptBacklog)
         {
             return null;
         }
-        _unaccepted++;
-        var stream = new RecordingStream { Id = id };
+        _backlog.Add(id);
+        var stream = new RecordingStream { Id = id, OnEnded = () => _backlog.Remove(id) };
         Streams[id] = stream;
         return stream;
     }
@@ -86,9 +90,15 @@ internal sealed class RecordingStream : IStreamSink
     public bool Fin { get; private set; }
     public (ErrorCode Code, bool ByPeer)? ResetWith { get; private set; }
     public int WindowOpened { get; private set; }
+    /// <summary>Called on reset (the harness's backlog drops the stream, as the shell's does).</summary>
+    public Action? OnEnded { get; init; }
 
     public void OnData(ReadOnlyMemory<byte> data) => Data.AddRange(data.ToArray());
     public void OnRemoteFin() => Fin = true;
-    public void OnReset(ErrorCode code, bool byPeer) => ResetWith = (code, byPeer);
+    public void OnReset(ErrorCode code, bool byPeer)
+    {
+        ResetWith = (code, byPeer);
+        OnEnded?.Invoke();
+    }
     public void OnSendWindowOpened() => WindowOpened++;
 }

@@ -259,7 +259,11 @@ public class TranscriptCoreTests
         var expected = new List<Frame> { Frame.Data(3, default, FrameFlags.Syn), Frame.Data(3, new byte[] { 0, 0, 0, 0x2A }) };
         expected.AddRange(go.Skip(1));
         Assert.That(h.Written, Is.EqualTo(expected));
-        Assert.That(stream.Fin, Is.True);
+        // The application closed before the server's FIN came (PROTOCOL.md, "Stream lifecycle", Close, "We:"): the
+        // stream left the table at once, so the FIN reaches no reader and the server's credit is ignored. Nothing
+        // was unread, so no RST went out: the bytes are Go's.
+        Assert.That(stream.Fin, Is.False, "closed: nobody reads the FIN");
+        Assert.That(stream.ResetWith, Is.Null);
         Assert.That(h.Core.StreamCount, Is.Zero);
     }
 
@@ -529,7 +533,7 @@ public class TranscriptCoreTests
     {
         private readonly Dictionary<uint, int> _read = [];
 
-        public void Accept(uint id) => h.Accepted(id);
+        public void Accept(uint id) => h.Accept(id);
 
         /// <summary>Reads every byte that has arrived, in reads of at most <paramref name="readSize"/>.</summary>
         public void ReadAvailable(uint id, int readSize = int.MaxValue)

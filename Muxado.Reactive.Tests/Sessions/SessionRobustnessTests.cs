@@ -42,7 +42,7 @@ public class SessionRobustnessTests
         }
         var wire = scheduler.CreateHotObservable(frames.ToArray());
         var session = MuxSession.Server(FrameTransport.Create(wire, written),
-            new MuxSessionOptions { Scheduler = scheduler, ReplyFrameBudget = 100, AcceptBacklog = 8 });
+            new MuxSessionOptions { Scheduler = scheduler, ReplyBudgetBurst = 100, AcceptBacklog = 8 });
         scheduler.RunUntilIdleInline();
 
         Assert.That(session.Completion.IsCompleted, Is.True, "a flood of resets we are made to send ends the session");

@@ -11,8 +11,11 @@ internal interface IProtocolSink
     /// <summary>A frame to write, in order.</summary>
     void WriteFrame(in Frame frame);
 
-    /// <summary>The peer opened stream <paramref name="id"/>; returns the sink for its events, or null when the
-    /// shell's accept backlog is full (the core then refuses the stream with RST AcceptQueueFull).</summary>
+    /// <summary>
+    /// The peer opened stream <paramref name="id"/>; returns the sink for its events, or null when the shell's
+    /// accept queue is full: the core then answers RST AcceptQueueFull and forgets the stream (its id stays used).
+    /// </summary>
+    /// <remarks>Must not call back into the core: the stream is registered after this returns.</remarks>
     IStreamSink? OnRemoteStreamOpened(uint id);
 
     /// <summary>The peer sent GOAWAY.</summary>

@@ -10,7 +10,7 @@ internal sealed partial class ProtocolCore
     /// already written); null otherwise.
     /// </summary>
     /// <param name="frame">The frame, as the reader decoded it (possibly truncated).</param>
-    /// <param name="nowTicks">Current time in ticks, for the reply-frame budget.</param>
+    /// <param name="nowTicks">Current time in ticks, for the reply budget.</param>
     public SessionFault? Receive(in Frame frame, long nowTicks)
     {
         if (IsClosed)
@@ -43,35 +43,23 @@ internal sealed partial class ProtocolCore
         }
         else if (!_streams.TryGetValue(frame.StreamId, out stream))
         {
-            // An empty FIN for a forgotten stream is the normal tail of a close race: ignore it.
-            if (frame.Length == 0 && frame.IsFin)
-            {
-                return null;
-            }
-            _sink.WriteFrame(Frame.Rst(frame.StreamId, ErrorCode.StreamClosed));
-            return Charge(nowTicks);
+            return ReceiveDataForEndedStream(frame, nowTicks);
         }
 
-        if (stream.RemoteFinReceived || (stream.LocalClosed && frame.Length > 0))
+        if (stream.RemoteFinReceived)
         {
             // Go sends a second empty FIN when Close follows CloseWrite: harmless.
-            if (frame.Length == 0 && frame.IsFin)
-            {
-                return null;
-            }
-            ResetFromCore(stream, ErrorCode.StreamClosed);
-            return Charge(nowTicks);
+            return frame.Length == 0 && frame.IsFin ? null : ResetFromCore(stream, ErrorCode.StreamClosed, nowTicks);
         }
 
         if (frame.Length > 0)
         {
             // The window is checked on the declared length, before any payload was kept (PROTOCOL.md, "Limits").
+            // It is the only check on arrival: memory across streams is bounded when streams are admitted.
             long afterThis = (long)stream.RecvBuffered + stream.RecvUncredited + frame.Length;
-            if (frame.IsTruncated || afterThis > _options.WindowSize || _totalBuffered + frame.Length > _options.MaxBufferedBytes)
+            if (frame.IsTruncated || afterThis > _options.WindowSize)
             {
-                // Every reset we are made to send costs budget, or resets become a free flood (MadeYouReset).
-                ResetFromCore(stream, ErrorCode.FlowControlError);
-                return Charge(nowTicks);
+                return ResetFromCore(stream, ErrorCode.FlowControlError, nowTicks);
             }
             stream.RecvBuffered += frame.Length;
             _totalBuffered += frame.Length;
@@ -91,69 +79,54 @@ internal sealed partial class ProtocolCore
         return null;
     }
 
-    private SessionFault? AcceptSyn(in Frame frame, long nowTicks, out StreamState? stream)
+    /// <summary>DATA without SYN for a stream that is not in the table (PROTOCOL.md, "Stream lifecycle").</summary>
+    private SessionFault? ReceiveDataForEndedStream(in Frame frame, long nowTicks)
     {
-        stream = null;
         uint id = frame.StreamId;
-        bool peerParity = (id % 2 == 1) == (_role == SessionRole.Server);
-        if (!peerParity)
+        if (frame.Length == 0)
         {
-            return Fail(ErrorCode.ProtocolError, Hex("initiated stream id has wrong parity for remote endpoint: 0x", id));
+            // An empty FIN is the normal tail of a close race (Go's second FIN after Close): ignored. Empty DATA
+            // without FIN says nothing and is charged, wherever it goes.
+            return frame.IsFin ? null : Charge(nowTicks);
         }
-        if (id <= _lastRemoteId || _streams.ContainsKey(id))
+        if (_recentlyEnded.TryGet(id, out var how) && how != EndedStream.Finished)
         {
-            return Fail(ErrorCode.ProtocolError, Hex("initiated stream id was already used: 0x", id));
+            if (how == EndedStream.ClosedByUs)
+            {
+                // The peer did not know we stopped reading: tell it once. Its later DATA crossed this RST.
+                _sink.WriteFrame(Frame.Rst(id, ErrorCode.StreamClosed));
+                _recentlyEnded.MarkReset(id);
+            }
+            return null; // racing an RST of ours: the peer already has its answer
         }
-        _lastRemoteId = id;
-
-        ErrorCode refusal = GoAwaySent ? ErrorCode.StreamRefused
-            : _remoteOpenCount >= _options.MaxIncomingStreams ? ErrorCode.StreamRefused
-            : ErrorCode.NoError;
-        if (refusal != ErrorCode.NoError)
-        {
-            // Refused streams are forgotten at once (Go keeps them registered); their payload is dropped.
-            _sink.WriteFrame(Frame.Rst(id, refusal));
-            return Charge(nowTicks);
-        }
-
-        // Registered before the shell hears of it: the shell may hand the stream to a waiting accept at once,
-        // and that accept must find it to free its backlog slot.
-        stream = new StreamState(id, isLocal: false, _options.WindowSize, sink: null);
-        _streams.Add(id, stream);
-        _remoteOpenCount++;
-        if (_sink.OnRemoteStreamOpened(id) is not { } sink)
-        {
-            Forget(stream);
-            stream = null;
-            _sink.WriteFrame(Frame.Rst(id, ErrorCode.AcceptQueueFull));
-            return Charge(nowTicks);
-        }
-        stream.Sink = sink;
-        return null;
+        return Reply(Frame.Rst(id, ErrorCode.StreamClosed), nowTicks);
     }
 
     private SessionFault? ReceiveRst(in Frame frame, long nowTicks)
     {
         if (_streams.TryGetValue(frame.StreamId, out var stream))
         {
-            Forget(stream);
+            // Go only resets in answer to our frames (our SYN, our DATA); a reset nobody asked for, on a stream the
+            // peer opened and we never wrote to, is the Rapid Reset shape and costs budget.
+            bool answersUs = stream.IsLocal || stream.DataSent;
+            Forget(stream, EndedStream.Finished);
             stream.Sink.OnReset(frame.ErrorCode, byPeer: true);
+            return answersUs ? null : Charge(nowTicks);
         }
-        // Resets cost budget whether or not the stream exists: a reset flood is the Rapid Reset attack.
-        return Charge(nowTicks);
+        // An RST for a stream that just ended crossed ours or answers our last DATA: free. Any other is noise.
+        return _recentlyEnded.TryGet(frame.StreamId, out _) ? null : Charge(nowTicks);
     }
 
     private SessionFault? ReceiveWndInc(in Frame frame, long nowTicks)
     {
         if (!_streams.TryGetValue(frame.StreamId, out var stream))
         {
-            return null;
+            return null; // credit for a stream that ended is the normal tail of a close: ignored
         }
         stream.SendWindow += frame.Increment;
         if (stream.SendWindow > int.MaxValue)
         {
-            ResetFromCore(stream, ErrorCode.FlowControlError);
-            return Charge(nowTicks);
+            return ResetFromCore(stream, ErrorCode.FlowControlError, nowTicks);
         }
         stream.Sink.OnSendWindowOpened();
         return null;
@@ -161,46 +134,69 @@ internal sealed partial class ProtocolCore
 
     private SessionFault? ReceiveGoAway(in Frame frame, long nowTicks)
     {
-        // One GOAWAY is news; more of them are work for nothing (each scans the stream table).
-        if (GoAwayReceived && Charge(nowTicks) is { } fault)
+        uint last = frame.LastStreamId;
+        if (GoAwayReceived)
         {
-            return fault;
+            // RFC 9113 §6.8: a later GOAWAY may lower the last stream id, never raise it; streams cut off by the
+            // first one cannot come back.
+            if (last > _remoteGoAwayLastId)
+            {
+                return Fail(ErrorCode.ProtocolError, Hex("GOAWAY last stream id went up from 0x", _remoteGoAwayLastId) + Hex(" to 0x", last));
+            }
+            // More of them are work for nothing (each scans the stream table).
+            if (Charge(nowTicks) is { } fault)
+            {
+                return fault;
+            }
         }
         GoAwayReceived = true;
-        uint last = frame.LastStreamId;
+        _remoteGoAwayLastId = last;
         // Our streams above the peer's last id were never processed by it: they end with RemoteGoneAway.
         var cut = _streams.Values.Where(s => s.IsLocal && s.Id > last).ToList();
         foreach (var stream in cut)
         {
-            Forget(stream);
+            Forget(stream, EndedStream.Finished);
             stream.Sink.OnReset(ErrorCode.RemoteGoneAway, byPeer: true);
         }
         _sink.OnRemoteGoAway(last, frame.ErrorCode, frame.DebugText);
         return null;
     }
 
-    /// <summary>Resets a stream for a violation found here, and tells its sink.</summary>
-    private void ResetFromCore(StreamState stream, ErrorCode code)
+    /// <summary>
+    /// Resets a stream for a violation found here and tells its sink. Every reset we are made to send costs
+    /// budget, or resets become a free flood (MadeYouReset).
+    /// </summary>
+    private SessionFault? ResetFromCore(StreamState stream, ErrorCode code, long nowTicks)
     {
-        _sink.WriteFrame(Frame.Rst(stream.Id, code));
-        Forget(stream);
+        if (Reply(Frame.Rst(stream.Id, code), nowTicks) is { } fault)
+        {
+            return fault; // the session is over: the shell ends every stream
+        }
+        Forget(stream, stream.RemoteFinReceived ? EndedStream.Finished : EndedStream.ResetByUs);
         stream.Sink.OnReset(code, byPeer: false);
+        return null;
+    }
+
+    /// <summary>Writes a reply the peer forced, if the budget allows; over budget the GOAWAY goes out instead.</summary>
+    private SessionFault? Reply(in Frame reply, long nowTicks)
+    {
+        var fault = Charge(nowTicks);
+        if (fault is null)
+        {
+            _sink.WriteFrame(reply);
+        }
+        return fault;
     }
 
     /// <summary>Counts a frame that costs us a reply or work for nothing; over budget the session ends with EnhanceYourCalm.</summary>
     private SessionFault? Charge(long nowTicks)
     {
-        if (_budgetWindowStart is not { } start || nowTicks - start >= _options.ReplyBudgetWindow.Ticks)
-        {
-            _budgetWindowStart = nowTicks;
-            _budgetUsed = 0;
-        }
-        if (++_budgetUsed <= _options.ReplyFrameBudget)
+        if (_budget.TryCharge(nowTicks))
         {
             return null;
         }
         return Fail(ErrorCode.EnhanceYourCalm, string.Create(CultureInfo.InvariantCulture,
-            $"more than {_options.ReplyFrameBudget} frames forcing replies within {_options.ReplyBudgetWindow.TotalMilliseconds} ms"));
+            $"too many frames forcing replies: more than {_options.ReplyBudgetBurst} at once or {_options.ReplyBudgetPerSecond} per second"));
     }
 
     private static string Hex(string prefix, uint id) => prefix + id.ToString("x", CultureInfo.InvariantCulture);

@@ -10,7 +10,8 @@ namespace Muxado.Reactive.Protocol;
 /// </summary>
 /// <remarks>
 /// Not thread-safe: exactly one caller at a time (the session shell serialises every call under one lock).
-/// No clock: the only time input is the <c>nowTicks</c> passed to <see cref="Receive"/>.
+/// No clock: the only time input is the <c>nowTicks</c> passed to <see cref="Receive"/>. The accept backlog is
+/// the shell's (<see cref="IProtocolSink.OnRemoteStreamOpened"/> refuses a stream when it is full).
 /// </remarks>
 internal sealed partial class ProtocolCore
 {
@@ -22,18 +23,20 @@ internal sealed partial class ProtocolCore
     private readonly MuxSessionOptions _options;
     private readonly IProtocolSink _sink;
     private readonly Dictionary<uint, StreamState> _streams = [];
+    private readonly UnusedIdRanges _remoteIds = new();
+    private readonly RecentlyEndedStreams _recentlyEnded = new();
+    private readonly ReplyBudget _budget;
     private long _nextLocalId;
-    private uint _lastRemoteId;
     private int _remoteOpenCount;
     private long _totalBuffered;
-    private long? _budgetWindowStart;
-    private int _budgetUsed;
+    private uint _remoteGoAwayLastId;
 
     public ProtocolCore(SessionRole role, MuxSessionOptions options, IProtocolSink sink)
     {
         _role = role;
         _options = options;
         _sink = sink;
+        _budget = new ReplyBudget(options.ReplyBudgetBurst, options.ReplyBudgetPerSecond);
         // Go's first ids: client 3, server 2 (PROTOCOL.md, "Stream ids"); kept so transcripts compare byte for byte.
         _nextLocalId = role == SessionRole.Client ? 3 : 2;
     }
@@ -43,10 +46,17 @@ internal sealed partial class ProtocolCore
     public bool GoAwaySent { get; private set; }
     public bool GoAwayReceived { get; private set; }
     public int StreamCount => _streams.Count;
+    /// <summary>Bytes received and not yet consumed, across all streams (statistics; not a limit).</summary>
     public long BufferedBytes => _totalBuffered;
+    /// <summary>Ranges of never-used peer ids below the highest one (statistics and tests).</summary>
+    public int UnusedIdRangeCount => _remoteIds.Count;
+    /// <summary>Ended streams remembered for late frames (statistics and tests).</summary>
+    public int RecentlyEndedCount => _recentlyEnded.Count;
+    /// <summary>The streams in the table (tests check invariants on them).</summary>
+    public IEnumerable<StreamState> Streams => _streams.Values;
 
-    /// <summary>The last id the peer opened, as Go reports it in GOAWAY (a Go server counts client id 1 as seen).</summary>
-    public uint LastRemoteIdForGoAway => Math.Max(_lastRemoteId, _role == SessionRole.Server ? 1u : 0u);
+    /// <summary>The highest id the peer opened, as Go reports it in GOAWAY (a Go server counts client id 1 as seen).</summary>
+    public uint LastRemoteIdForGoAway => Math.Max(_remoteIds.Highest, _role == SessionRole.Server ? 1u : 0u);
 
     /// <summary>Allocates the next local id and sends the opening SYN (unless SYN rides on the first data).</summary>
     public ErrorCode TryOpen(IStreamSink sink, out uint id)
@@ -79,11 +89,15 @@ internal sealed partial class ProtocolCore
     public long SendWindowOf(uint id) => _streams.TryGetValue(id, out var stream) ? stream.SendWindow : -1;
 
     /// <summary>
-    /// Sends as much of <paramref name="data"/> as the peer's window allows, at most <paramref name="maxBytes"/> (the
-    /// room left in the shell's write queue); the caller waits for the rest.
+    /// Sends as much of <paramref name="data"/> as the peer's window and <paramref name="maxBytes"/> allow; the
+    /// caller waits for the rest.
     /// </summary>
+    /// <param name="id">The stream.</param>
+    /// <param name="data">The bytes; serialised by the sink before this returns.</param>
+    /// <param name="maxBytes">At most this many bytes go out in this call (the shell passes the room left in its write queue).</param>
     public SendResult Send(uint id, ReadOnlyMemory<byte> data, int maxBytes = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         if (IsClosed)
         {
             return SendResult.Fail(ErrorCode.SessionClosed);
@@ -92,13 +106,14 @@ internal sealed partial class ProtocolCore
         {
             return SendResult.Fail(ErrorCode.StreamClosed);
         }
-        int total = (int)Math.Min(Math.Min(data.Length, stream.SendWindow), maxBytes);
+        int total = (int)Math.Min(Math.Min(data.Length, maxBytes), stream.SendWindow);
         int sent = 0;
         while (sent < total)
         {
             int chunk = Math.Min(total - sent, _options.MaxFramePayload);
             var flags = stream.SynPending ? FrameFlags.Syn : FrameFlags.None;
             stream.SynPending = false;
+            stream.DataSent = true;
             _sink.WriteFrame(Frame.Data(id, data.Slice(sent, chunk), flags));
             sent += chunk;
         }
@@ -117,31 +132,58 @@ internal sealed partial class ProtocolCore
         {
             return ErrorCode.StreamClosed;
         }
-        if (!stream.LocalFinSent)
-        {
-            if (stream.SynPending)
-            {
-                SendSyn(stream);
-            }
-            stream.LocalFinSent = true;
-            _sink.WriteFrame(Frame.Data(id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin));
-            ForgetIfFinished(stream);
-        }
+        SendFin(stream);
+        ForgetIfFinished(stream);
         return ErrorCode.NoError;
     }
 
-    /// <summary>Half-closes and stops reading: unread data is released, later data is refused with RST StreamClosed.</summary>
-    public void Close(uint id)
+    /// <summary>
+    /// Half-closes and stops reading; the stream leaves the table at once (it no longer counts against
+    /// <see cref="MuxSessionOptions.MaxIncomingStreams"/>). Every byte received and not yet consumed counts as
+    /// dropped unread.
+    /// </summary>
+    public void Close(uint id) => Close(id, int.MaxValue);
+
+    /// <summary>
+    /// Half-closes and stops reading; the stream leaves the table at once (it no longer counts against
+    /// <see cref="MuxSessionOptions.MaxIncomingStreams"/>). PROTOCOL.md, "Stream lifecycle", Close: a close must
+    /// never leave the peer's writer waiting for ever.
+    /// </summary>
+    /// <param name="id">The stream.</param>
+    /// <param name="unreadBytes">Of the bytes received and not yet consumed, how many the application drops
+    /// unread; the others it has read (a consumer that returns credit itself may not have reported them yet),
+    /// so their credit is owed.</param>
+    /// <remarks>
+    /// The peer finished sending: FIN only (an RST would destroy the peer's read of our data). Unread bytes dropped:
+    /// RST StreamClosed, as TCP's close with unread data; the peer's DATA still in flight is dropped silently.
+    /// Otherwise FIN, plus a WNDINC for the credit owed, so that a writer stuck on its window sends again and
+    /// meets our RST StreamClosed (the first late DATA gets it, later ones are dropped).
+    /// </remarks>
+    public void Close(uint id, int unreadBytes)
     {
         if (IsClosed || !_streams.TryGetValue(id, out var stream))
         {
             return;
         }
-        stream.LocalClosed = true;
-        _totalBuffered -= stream.RecvBuffered;
-        stream.RecvBuffered = 0;
-        CloseWrite(id);
-        ForgetIfFinished(stream);
+        if (stream.RemoteFinReceived)
+        {
+            SendFin(stream);
+            Forget(stream, EndedStream.Finished);
+            return;
+        }
+        if (Math.Min(unreadBytes, stream.RecvBuffered) > 0)
+        {
+            _sink.WriteFrame(Frame.Rst(id, ErrorCode.StreamClosed));
+            Forget(stream, EndedStream.ResetByUs);
+            return;
+        }
+        SendFin(stream);
+        long owed = (long)stream.RecvBuffered + stream.RecvUncredited;
+        if (owed > 0)
+        {
+            _sink.WriteFrame(Frame.WndInc(id, (uint)owed));
+        }
+        Forget(stream, EndedStream.ClosedByUs);
     }
 
     /// <summary>Aborts both directions with RST <paramref name="code"/>; false if the stream was already gone.</summary>
@@ -152,7 +194,7 @@ internal sealed partial class ProtocolCore
             return false;
         }
         _sink.WriteFrame(Frame.Rst(id, code));
-        Forget(stream);
+        Forget(stream, stream.RemoteFinReceived ? EndedStream.Finished : EndedStream.ResetByUs);
         return true;
     }
 
@@ -164,7 +206,7 @@ internal sealed partial class ProtocolCore
     /// </remarks>
     public void Consumed(uint id, int count)
     {
-        if (IsClosed || count <= 0 || !_streams.TryGetValue(id, out var stream) || stream.LocalClosed)
+        if (IsClosed || count <= 0 || !_streams.TryGetValue(id, out var stream))
         {
             return;
         }
@@ -218,6 +260,7 @@ internal sealed partial class ProtocolCore
     {
         IsClosed = true;
         _streams.Clear();
+        _remoteOpenCount = 0;
         _totalBuffered = 0;
     }
 
@@ -227,15 +270,31 @@ internal sealed partial class ProtocolCore
         _sink.WriteFrame(Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn));
     }
 
+    private void SendFin(StreamState stream)
+    {
+        if (stream.LocalFinSent)
+        {
+            return;
+        }
+        if (stream.SynPending)
+        {
+            SendSyn(stream);
+        }
+        stream.LocalFinSent = true;
+        stream.DataSent = true;
+        _sink.WriteFrame(Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin));
+    }
+
     private void ForgetIfFinished(StreamState stream)
     {
         if (stream.BothSidesFinished && stream.RecvBuffered == 0)
         {
-            Forget(stream);
+            Forget(stream, EndedStream.Finished);
         }
     }
 
-    private void Forget(StreamState stream)
+    /// <summary>Takes the stream out of the table and remembers how it ended, for the peer's late frames.</summary>
+    private void Forget(StreamState stream, EndedStream how)
     {
         if (!_streams.Remove(stream.Id))
         {
@@ -247,5 +306,6 @@ internal sealed partial class ProtocolCore
         {
             _remoteOpenCount--;
         }
+        _recentlyEnded.Add(stream.Id, how);
     }
 }

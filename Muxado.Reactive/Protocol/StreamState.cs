@@ -18,10 +18,10 @@ internal sealed class StreamState(uint id, bool isLocal, long sendWindow, IStrea
 
     /// <summary>A locally opened stream whose SYN has not gone out yet (only when empty SYNs are off).</summary>
     public bool SynPending { get; set; }
+    /// <summary>We sent a DATA frame on it (data or FIN): a reset from the peer may be its answer.</summary>
+    public bool DataSent { get; set; }
     public bool LocalFinSent { get; set; }
     public bool RemoteFinReceived { get; set; }
-    /// <summary>The application closed the stream: it reads no more; new data is refused.</summary>
-    public bool LocalClosed { get; set; }
 
     public bool BothSidesFinished => LocalFinSent && RemoteFinReceived;
 }

@@ -10,16 +10,49 @@ namespace Muxado.Reactive;
 public sealed record MuxSessionOptions
 {
     /// <summary>Per-stream receive window in bytes, the same on both peers (no negotiation). Default 256 KiB, as Go.</summary>
+    /// <remarks>
+    /// A peer that sends beyond a stream's window (or a DATA frame longer than the window, whose payload is then
+    /// drained unread) gets that stream reset with RST FlowControlError; the session and its other streams go on.
+    /// </remarks>
     public int WindowSize { get; init; } = 256 * 1024;
 
-    /// <summary>Streams opened by the peer and not yet accepted; beyond, RST AcceptQueueFull. Default 128, as Go.</summary>
+    /// <summary>
+    /// Streams opened by the peer and not yet accepted. Default 128, as Go.
+    /// </summary>
+    /// <remarks>
+    /// When it is reached, a new stream is answered with RST AcceptQueueFull and forgotten (its id counts as used,
+    /// its payload is dropped, later DATA on it is dropped silently); the refusal costs reply budget (see
+    /// <see cref="ReplyBudgetBurst"/>). The streams already waiting are untouched.
+    /// </remarks>
     public int AcceptBacklog { get; init; } = 128;
 
-    /// <summary>Concurrent streams the peer may have open; beyond, RST StreamRefused. Default 1024.</summary>
+    /// <summary>Concurrent streams the peer may have open. Default 1024.</summary>
+    /// <remarks>
+    /// A stream counts from its SYN until it is finished, reset or closed by the application. When the limit is
+    /// reached, a new stream is answered with RST StreamRefused and forgotten, as for <see cref="AcceptBacklog"/>.
+    /// <see cref="MaxBufferedBytes"/> may refuse streams before this limit: the effective limit is the smaller of
+    /// this and <c>MaxBufferedBytes / WindowSize</c>. Streams this side opens are not counted: the application's own
+    /// opens bound them.
+    /// </remarks>
     public int MaxIncomingStreams { get; init; } = 1024;
 
-    /// <summary>Bytes buffered and unread across all streams of the session. Default 64 MiB.</summary>
-    public long MaxBufferedBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Receive windows the session commits to streams the peer opened, in bytes: a stream is admitted only if
+    /// (open peer streams + 1) × <see cref="WindowSize"/> stays within it. Default 256 MiB, that is the default
+    /// <see cref="MaxIncomingStreams"/> (1024) × the default <see cref="WindowSize"/> (256 KiB).
+    /// </summary>
+    /// <remarks>
+    /// <para>It bounds the memory a peer can make the session hold without ever breaking a rule: each stream may
+    /// buffer up to its window unread, and an honest peer may fill every window it has. So the check is made when
+    /// a stream is opened (the SYN beyond it is answered with RST StreamRefused and forgotten, as for
+    /// <see cref="MaxIncomingStreams"/>), never when data arrives: a peer that keeps within each stream's window
+    /// never has a stream reset. Only a peer that sends beyond a stream's window gets RST FlowControlError.</para>
+    /// <para>Below <c>MaxIncomingStreams × WindowSize</c> this is the binding limit: streams beyond
+    /// <c>MaxBufferedBytes / WindowSize</c> are refused. Raising <see cref="WindowSize"/> without raising this
+    /// lowers the number of peer streams accepted. Streams this side opens are not counted: the application's own
+    /// opens bound them (each may hold up to a window unread). Must be at least one window.</para>
+    /// </remarks>
+    public long MaxBufferedBytes { get; init; } = 1024L * 256 * 1024;
 
     /// <summary>Largest DATA payload this side puts in one frame. Default 64 KiB; never above the window.</summary>
     public int MaxFramePayload { get; init; } = 64 * 1024;
@@ -46,11 +79,42 @@ public sealed record MuxSessionOptions
     /// </summary>
     public long MaxWriteQueueBytes { get; init; } = 256 * 1024;
 
-    /// <summary>Frames that force a reply (DATA on unknown streams, RSTs, empty and unknown frames) allowed per <see cref="ReplyBudgetWindow"/>; beyond, GOAWAY EnhanceYourCalm. Default 10,000.</summary>
-    public int ReplyFrameBudget { get; init; } = 10_000;
+    /// <summary>
+    /// The reply budget's burst: how many frames that force a reply or cost work for nothing the peer may send at
+    /// once before the session ends with GOAWAY EnhanceYourCalm. Default 300.
+    /// </summary>
+    /// <remarks>
+    /// <para>Charged: DATA on a stream that does not exist (answered with RST StreamClosed), an RST that answers
+    /// nothing we did (on an unknown stream, or on a stream the peer opened and we never wrote to: the Rapid Reset
+    /// shape), resets the peer makes us send by breaking a rule (window overflow, data after FIN: MadeYouReset),
+    /// empty DATA without SYN or FIN, unknown frame types, SYNs we refuse, and every GOAWAY after the first.
+    /// Free: DATA that races an RST or a close of ours, repeated empty FINs, RSTs on streams we opened or wrote
+    /// to (Go only ever resets in answer to our frames), WNDINC on finished streams.</para>
+    /// <para>A token bucket: it holds this many tokens, each charged frame takes one, and
+    /// <see cref="ReplyBudgetPerSecond"/> come back every second. A flood therefore gets at most
+    /// <c>burst + perSecond × t</c> answers in <c>t</c> seconds, then the session ends. These are the HTTP/2 floods
+    /// of the 2019 advisories (CVE-2019-9512 ping, CVE-2019-9514 reset, CVE-2019-9515 settings, CVE-2019-9518
+    /// empty frames), Rapid Reset (CVE-2023-44487) and MadeYouReset (CVE-2025-8671) on muxado's frames. For
+    /// comparison, Kestrel (ASP.NET Core) aborts an HTTP/2 connection with ENHANCE_YOUR_CALM once more than 100
+    /// streams (20 per second, counted over a 5-second window) are opened while it still tracks more than 200 (twice
+    /// its default of 100 concurrent streams).</para>
+    /// <para>300 lets an honest peer's worst burst through (a Go peer's SYNs in flight when we send GOAWAY, or a
+    /// burst of DATA racing SYNs) while a flood ends after a few hundred replies.</para>
+    /// </remarks>
+    public int ReplyBudgetBurst { get; init; } = 300;
 
-    /// <summary>The window over which <see cref="ReplyFrameBudget"/> counts. Default 1 s.</summary>
-    public TimeSpan ReplyBudgetWindow { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The reply budget's refill: charged frames a peer may send per second for ever without ending the session.
+    /// Default 100. 0 means never: <see cref="ReplyBudgetBurst"/> is all a session gets.
+    /// </summary>
+    /// <remarks>
+    /// An honest Go peer sends none of the charged frames in normal operation (see <see cref="ReplyBudgetBurst"/>):
+    /// the rate is for what honest peers do under load, such as cancelling streams before the other side wrote
+    /// (<see cref="MuxStream.Reset"/> of this library) or opening faster than the application accepts. 100 per
+    /// second is five times Kestrel's sustained allowance (20 per second), while a flooder gets no more than 100
+    /// replies a second, about a kilobyte of RST frames.
+    /// </remarks>
+    public int ReplyBudgetPerSecond { get; init; } = 100;
 
     /// <summary>
     /// Where the session delivers data, streams and completions to user code and runs its timers. Default
@@ -92,14 +156,14 @@ public sealed record MuxSessionOptions
         Require(WindowSize is >= 1024 and <= Frame.MaxBodyLength, nameof(WindowSize), WindowSize, "must be 1 KiB..16 MiB-1");
         Require(AcceptBacklog >= 1, nameof(AcceptBacklog), AcceptBacklog, "must be at least 1");
         Require(MaxIncomingStreams >= 1, nameof(MaxIncomingStreams), MaxIncomingStreams, "must be at least 1");
-        Require(MaxBufferedBytes >= WindowSize, nameof(MaxBufferedBytes), MaxBufferedBytes, "must be at least the window");
+        Require(MaxBufferedBytes >= WindowSize, nameof(MaxBufferedBytes), MaxBufferedBytes, "must be at least one window (WindowSize)");
         Require(MaxFramePayload is >= 1 and <= Frame.MaxBodyLength, nameof(MaxFramePayload), MaxFramePayload, "must be 1..16 MiB-1");
         Require(MaxDebugTextLength >= 0, nameof(MaxDebugTextLength), MaxDebugTextLength, "must not be negative");
         Require(GoAwayLinger >= TimeSpan.Zero, nameof(GoAwayLinger), GoAwayLinger, "must not be negative");
         Require(WriteTimeout > TimeSpan.Zero, nameof(WriteTimeout), WriteTimeout, "must be positive");
         Require(MaxWriteQueueBytes >= 1, nameof(MaxWriteQueueBytes), MaxWriteQueueBytes, "must be at least 1");
-        Require(ReplyFrameBudget >= 1, nameof(ReplyFrameBudget), ReplyFrameBudget, "must be at least 1");
-        Require(ReplyBudgetWindow > TimeSpan.Zero, nameof(ReplyBudgetWindow), ReplyBudgetWindow, "must be positive");
+        Require(ReplyBudgetBurst >= 1, nameof(ReplyBudgetBurst), ReplyBudgetBurst, "must be at least 1");
+        Require(ReplyBudgetPerSecond >= 0, nameof(ReplyBudgetPerSecond), ReplyBudgetPerSecond, "must not be negative");
         Require(TypeReadTimeout > TimeSpan.Zero, nameof(TypeReadTimeout), TypeReadTimeout, "must be positive");
         ArgumentNullException.ThrowIfNull(Scheduler, nameof(Scheduler));
         if (Scheduler is ImmediateScheduler or CurrentThreadScheduler)

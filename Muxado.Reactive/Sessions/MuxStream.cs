@@ -77,7 +77,9 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         {
             using (Lock.Enter())
             {
-                _session.Core.Close(Id);
+                // Bytes a reader took and has not credited yet (a credited chunk it still holds) were read, not dropped:
+                // their credit is owed rather than a reset.
+                _session.Core.Close(Id, unreadBytes: _received?.Length ?? 0);
                 _writeClosed = true;
                 _localClosed = true;
                 _received?.Clear();

@@ -24,6 +24,9 @@ internal sealed class ReceiveQueue
     private int _tailStart;
     private int _tailEnd;
 
+    /// <summary>Unread bytes held.</summary>
+    public int Length { get; private set; }
+
     public bool HasData => _returned is { Count: > 0 } || !_front.IsEmpty || _chunks.Count > 0 || _tailEnd > _tailStart;
 
     public void Enqueue(ReadOnlyMemory<byte> data)
@@ -32,6 +35,7 @@ internal sealed class ReceiveQueue
         {
             return;
         }
+        Length += data.Length;
         if (data.Length > SmallPayload || _chunks.Count < CoalesceAfterChunks)
         {
             SealTail();
@@ -75,6 +79,7 @@ internal sealed class ReceiveQueue
             PutBack(chunk[max..]);
             chunk = chunk[..max];
         }
+        Length -= chunk.Length;
         return chunk;
     }
 
@@ -89,6 +94,7 @@ internal sealed class ReceiveQueue
             if (!chunks[i].IsEmpty)
             {
                 PutBack(chunks[i]);
+                Length += chunks[i].Length;
             }
         }
     }
@@ -108,6 +114,7 @@ internal sealed class ReceiveQueue
     /// <summary>Drops everything unread (reset or close).</summary>
     public void Clear()
     {
+        Length = 0;
         _returned = null;
         _front = default;
         _chunks.Clear();

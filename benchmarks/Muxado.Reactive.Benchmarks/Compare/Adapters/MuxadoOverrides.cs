@@ -60,8 +60,8 @@ internal static class MuxadoOverrides
             MaxDebugTextLength = b.MaxDebugTextLength,
             GoAwayLinger = b.GoAwayLinger,
             WriteTimeout = b.WriteTimeout,
-            ReplyFrameBudget = b.ReplyFrameBudget,
-            ReplyBudgetWindow = b.ReplyBudgetWindow,
+            ReplyBudgetBurst = b.ReplyBudgetBurst,
+            ReplyBudgetPerSecond = b.ReplyBudgetPerSecond,
             Scheduler = b.Scheduler,
             RespondToHeartbeats = b.RespondToHeartbeats,
         };
