@@ -33,9 +33,6 @@ public class ReplyBudgetTests
         new("empty DATA that says nothing (CVE-2019-9518)", i => [Frame.Data(1, None)],
             h => h.Receive(Frame.Data(1, None, FrameFlags.Syn))),
         new("unknown frame types (CVE-2019-9512/9515's ping and settings floods)", i => [Frame.Unknown(0x7, FrameFlags.None, 0, new byte[8])]),
-        new("SYNs refused for a full accept backlog", i => [Frame.Data(Odd(i), B("x"), FrameFlags.Syn)], FreeRounds: 1),
-        new("SYNs refused after our GOAWAY", i => [Frame.Data(Odd(i), None, FrameFlags.Syn)],
-            h => h.Core.GoAway(ErrorCode.NoError, "draining", sessionStaysOpen: true)),
         new("repeated GOAWAYs", i => [Frame.GoAway(0, ErrorCode.NoError, "bye")], FreeRounds: 1),
     ];
 
@@ -63,6 +60,29 @@ public class ReplyBudgetTests
         Assert.That(h.Written.Count(f => f.Type == FrameType.Rst), Is.LessThanOrEqualTo(Burst), "replies written");
         Assert.That(h.Written[^1], Is.EqualTo(Frame.GoAway(h.Core.LastRemoteIdForGoAway, ErrorCode.EnhanceYourCalm,
             "too many frames forcing replies: more than 50 at once or 100 per second")));
+    }
+
+    [TestCase(false, TestName = "Refused SYNs are free: a burst against a full accept backlog")]
+    [TestCase(true, TestName = "Refused SYNs are free: SYNs in flight across our GOAWAY")]
+    public void Refused_syns_are_answered_without_cost(bool afterGoAway)
+    {
+        // An honest Go client opens faster than the application accepts, or its SYNs cross our GOAWAY: each refusal
+        // cost the peer an id and a frame, so it amplifies nothing, and the session must go on (issue 9: a burst of
+        // 1,000 SYNs against a backlog of 128 used to end it with EnhanceYourCalm).
+        const int Syns = 1000;
+        var h = new CoreHarness(SessionRole.Server, new MuxSessionOptions { AcceptBacklog = 1, ReplyBudgetBurst = 50, ReplyBudgetPerSecond = 0 });
+        if (afterGoAway)
+        {
+            h.Core.GoAway(ErrorCode.NoError, "draining", sessionStaysOpen: true);
+        }
+        h.TakeWritten();
+        for (int i = 0; i < Syns; i++)
+        {
+            Assert.That(h.Receive(Frame.Data(Odd(i), B("x"), FrameFlags.Syn)), Is.Null, $"SYN {i}");
+        }
+        var expected = afterGoAway ? ErrorCode.StreamRefused : ErrorCode.AcceptQueueFull;
+        Assert.That(h.Written.Count(f => f.Type == FrameType.Rst && f.ErrorCode == expected), Is.EqualTo(afterGoAway ? Syns : Syns - 1));
+        Assert.That(h.Core.IsClosed, Is.False);
     }
 
     [Test]

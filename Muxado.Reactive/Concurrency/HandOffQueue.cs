@@ -21,6 +21,7 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
     private readonly Queue<T> _items = new();
     private readonly Callbacks _callbacks;
     private Queue<Waiter<T>>? _waiters;
+    private HashSet<T>? _givenBack; // handed out once already (then given back by a caller that gave up)
     private Exception? _endError;
     private Exception? _observerEndError;
     private bool _ended;
@@ -67,7 +68,7 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
         {
             if (_waiters.Dequeue().CompleteLocked(_lock, item))
             {
-                _callbacks.Taken(item);
+                TakenLocked(item);
                 return;
             }
         }
@@ -81,6 +82,15 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
     /// <summary>Callers waiting now. Under the lock.</summary>
     public int WaiterCountLocked => _waiters?.Count ?? 0;
 
+    /// <summary>Reports an item taken, once: one that came back from a caller that gave up was reported already.</summary>
+    private void TakenLocked(T item)
+    {
+        if (_givenBack is null || !_givenBack.Remove(item))
+        {
+            _callbacks.Taken(item);
+        }
+    }
+
     /// <summary>An item that was handed out and came back untaken: it goes first. Under the lock.</summary>
     private void GiveBackLocked(T item)
     {
@@ -91,6 +101,7 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
                 return;
             }
         }
+        (_givenBack ??= []).Add(item);
         Rebuild(front: item, without: null);
         if (HasObserverLocked)
         {
@@ -98,12 +109,13 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
         }
     }
 
-    /// <summary>Removes <paramref name="item"/> if it still waits (a stream reset before anyone took it). Under the lock.</summary>
-    public void RemoveLocked(T item)
+    /// <summary>Removes the item that <paramref name="match"/> finds if it still waits (a stream reset before anyone took it). Under the lock.</summary>
+    public void RemoveLocked(Func<T, bool> match)
     {
-        if (_items.Count > 0 && _items.Contains(item))
+        if (_items.Count > 0 && _items.FirstOrDefault(match) is { } item)
         {
             Rebuild(front: null, without: item);
+            _givenBack?.Remove(item);
         }
     }
 
@@ -143,7 +155,7 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
             }
             if (_items.TryDequeue(out var ready))
             {
-                _callbacks.Taken(ready);
+                TakenLocked(ready);
                 return Task.FromResult(ready);
             }
             if (_ended)
@@ -196,7 +208,7 @@ internal sealed class HandOffQueue<T> : ObserverDrain<T>
     {
         if (_items.TryDequeue(out var item))
         {
-            _callbacks.Taken(item);
+            TakenLocked(item);
             return Next<T>.Of(item);
         }
         return _ended ? Next<T>.End(_observerEndError) : Next<T>.Nothing;

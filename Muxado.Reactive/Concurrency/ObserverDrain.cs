@@ -28,20 +28,23 @@ internal readonly struct Next<T>
 /// the serial-drain mechanism with its hand-off and its policy for throwing observers, which every delivery path uses.
 /// </summary>
 /// <remarks>
-/// <para><b>Hand-off.</b> Each attached observer has a delivery gate. A step holds the gate while it takes an item from
-/// the owner (under the owner's lock) and while the observer's <c>OnNext</c> runs; unsubscribing takes the same gate.
-/// So an item is either taken and delivered to an observer that was attached at that instant, or it stays in the owner's
-/// queue for the next one: never both, never neither, whatever thread unsubscribes. The price: disposing a subscription
-/// from another thread waits for an <c>OnNext</c> already running to return (disposing from inside it does not wait). A
-/// subscriber must therefore not dispose its subscription from a thread that its own <c>OnNext</c> is waiting for.</para>
+/// <para><b>Hand-off.</b> A step takes the next item under the owner's lock, in the same section where it checks that the
+/// observer is still attached. From that instant the item is the observer's: it is delivered even if the observer
+/// unsubscribes on another thread meanwhile (as Rx's own <c>ObserveOn</c> finishes a notification already running), and an
+/// observer that left before the take gets nothing, the item staying queued for the next one. So an item is never lost
+/// between the queue and the observer given to <c>Subscribe</c>, and never delivered twice. (What an Rx operator between
+/// that observer and the user's code drops, a <c>Take</c> that is done, a <c>Switch</c> that moved on, the library cannot
+/// see.) Unsubscribing never waits for a delivery.</para>
+/// <para>The library's own operators that re-queue what they receive (the credit operators) attach with
+/// <c>waitForDelivery</c>: their unsubscription then waits for a delivery that is running, so that nothing arrives after
+/// they handed their queue back. Their <c>OnNext</c> only enqueues, so that wait is short and cannot deadlock.</para>
 /// <para><b>Grammar.</b> One drain run at a time, so notifications are never concurrent; the terminal notification goes
 /// through the same path after the last item, so nothing follows it.</para>
 /// <para><b>Throwing observers.</b> An observer whose <c>OnNext</c> throws is detached (Rx forbids calling it again) and the
 /// owner decides what happens to the item (a stream resets itself with InternalError); an exception from a terminal
 /// notification is dropped, because the observer is done either way and on a scheduler thread it would end the process
 /// for the peer's doing. The session goes on in both cases.</para>
-/// <para>No locks are held while user code runs other than the observer's own delivery gate. Lock order is gate, then
-/// the owner's lock; the owner's lock is never held while a gate is taken.</para>
+/// <para>No lock is held while user code runs. Lock order, where a gate is used: gate, then the owner's lock.</para>
 /// </remarks>
 internal abstract class ObserverDrain<T>
 {
@@ -62,10 +65,10 @@ internal abstract class ObserverDrain<T>
     /// Attaches <paramref name="observer"/>. A second observer while one is attached gets <c>OnError</c> at once (and null
     /// is returned): two readers of one queue would each see half of it.
     /// </summary>
-    public Attachment? Attach(IObserver<T> observer, string secondObserverMessage)
+    public Attachment? Attach(IObserver<T> observer, string secondObserverMessage, bool waitForDelivery = false)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var attachment = new Attachment(this, observer);
+        var attachment = new Attachment(this, observer, waitForDelivery ? new object() : null);
         string? refusal;
         using (_lock.Enter())
         {
@@ -114,54 +117,63 @@ internal abstract class ObserverDrain<T>
         {
             return false;
         }
-        Next<T> next;
-        lock (attachment.Gate)
+        if (attachment.Gate is not { } gate)
         {
-            using (_lock.Enter())
+            return Deliver(attachment);
+        }
+        lock (gate)
+        {
+            return Deliver(attachment);
+        }
+    }
+
+    private bool Deliver(Attachment attachment)
+    {
+        Next<T> next;
+        using (_lock.Enter())
+        {
+            if (!ReferenceEquals(_attached, attachment))
             {
-                if (!ReferenceEquals(_attached, attachment))
-                {
-                    return true; // it left before we held its gate; look again (another may have come)
-                }
-                next = TakeLocked();
-                if (next.IsEnd)
-                {
-                    DetachLocked(attachment);
-                }
+                return true; // it left before the take; look again (another may have come)
             }
+            next = TakeLocked();
             if (next.IsEnd)
             {
-                try
-                {
-                    attachment.Observer.End(next.Error);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // See the remarks: a terminal notification that throws is dropped.
-                }
-                return true;
+                DetachLocked(attachment);
             }
-            if (!next.IsItem)
-            {
-                return false;
-            }
+        }
+        if (next.IsEnd)
+        {
             try
             {
-                attachment.Observer.OnNext(next.Item);
+                attachment.Observer.End(next.Error);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                using (_lock.Enter())
-                {
-                    if (ReferenceEquals(_attached, attachment))
-                    {
-                        DetachLocked(attachment);
-                    }
-                    attachment.Detached = true;
-                }
-                OnObserverFaulted(next.Item, ex);
-                return true;
+                // See the remarks: a terminal notification that throws is dropped.
             }
+            return true;
+        }
+        if (!next.IsItem)
+        {
+            return false;
+        }
+        try
+        {
+            attachment.Observer.OnNext(next.Item);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            using (_lock.Enter())
+            {
+                if (ReferenceEquals(_attached, attachment))
+                {
+                    DetachLocked(attachment);
+                }
+                attachment.Detached = true;
+            }
+            OnObserverFaulted(next.Item, ex);
+            return true;
         }
         OnDelivered(attachment.Observer, next.Item);
         return true;
@@ -176,29 +188,40 @@ internal abstract class ObserverDrain<T>
 
     private void Detach(Attachment attachment, Action? thenLocked)
     {
-        // The gate first: an OnNext running on another thread finishes before the observer counts as gone.
-        lock (attachment.Gate)
+        if (attachment.Gate is not { } gate)
         {
-            using (_lock.Enter())
+            DetachNow(attachment, thenLocked);
+            return;
+        }
+        // A delivery running on another thread finishes before the observer counts as gone.
+        lock (gate)
+        {
+            DetachNow(attachment, thenLocked);
+        }
+    }
+
+    private void DetachNow(Attachment attachment, Action? thenLocked)
+    {
+        using (_lock.Enter())
+        {
+            if (!attachment.Detached)
             {
-                if (!attachment.Detached)
-                {
-                    DetachLocked(attachment);
-                }
-                // In the same locked section, so that no other observer can come in between (see DetachThen).
-                thenLocked?.Invoke();
-                // Whatever waited for this observer may now go to the next one.
-                SignalLocked();
+                DetachLocked(attachment);
             }
+            // In the same locked section, so that no other observer can come in between (see DetachThen).
+            thenLocked?.Invoke();
+            // Whatever waited for this observer may now go to the next one.
+            SignalLocked();
         }
     }
 
     /// <summary>A subscription to an <see cref="ObserverDrain{T}"/>.</summary>
-    internal sealed class Attachment(ObserverDrain<T> owner, IObserver<T> observer) : IDisposable
+    internal sealed class Attachment(ObserverDrain<T> owner, IObserver<T> observer, object? gate) : IDisposable
     {
-        public object Gate { get; } = new();
+        /// <summary>Held across a delivery, for attachments that wait for delivery; null otherwise.</summary>
+        public object? Gate { get; } = gate;
         public IObserver<T> Observer { get; } = observer;
-        public bool Detached { get; set; } // written under the gate and the owner's lock
+        public bool Detached { get; set; } // written under the owner's lock
 
         public void Dispose() => owner.Detach(this, null);
 

@@ -80,7 +80,7 @@ internal sealed class CreditHop : ObserverDrain<CreditedChunk>, IObserver<Credit
     private IDisposable Start(IObserver<ReadOnlyMemory<byte>> observer)
     {
         var downstream = Attach(new DataObserver(observer), "unreachable: a new hop has no observer")!;
-        var upstream = _stream.AttachReader(new MuxStream.CreditingObserver(_stream, this));
+        var upstream = _stream.AttachReader(new MuxStream.CreditingObserver(_stream, this), waitForDelivery: true);
         return Disposable.Create(() =>
         {
             downstream.Dispose();

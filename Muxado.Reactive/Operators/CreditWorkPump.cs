@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using Muxado.Reactive.Concurrency;
 
@@ -55,7 +56,13 @@ internal sealed class CreditWorkPump<TResult> : IObserver<CreditedChunk>
             value.Stream.ReturnUnread([value]);
             return;
         }
-        _ = RunAsync();
+        // The work is user code: it starts on the session's scheduler, not inside this OnNext, which the stream's
+        // delivery may be holding up (an unsubscription waits for it).
+        value.Stream.Session.Scheduler.Schedule(this, static (_, pump) =>
+        {
+            pump.StartRunning();
+            return Disposable.Empty;
+        });
     }
 
     public void OnError(Exception error) => SourceEnded(error);
@@ -80,6 +87,8 @@ internal sealed class CreditWorkPump<TResult> : IObserver<CreditedChunk>
         }
         _ = RunAsync();
     }
+
+    private void StartRunning() => _ = RunAsync();
 
     /// <summary>Works through the queue; never faults (nobody awaits it): every failure goes to the observer.</summary>
     private async Task RunAsync()
@@ -212,7 +221,10 @@ internal sealed class CreditWorkPump<TResult> : IObserver<CreditedChunk>
         {
             ArgumentNullException.ThrowIfNull(observer);
             var pump = new CreditWorkPump<TResult>(work, observer);
-            pump._source.Disposable = source.Subscribe(pump);
+            // Straight from a stream: a subscription that can give the queued chunks back under the stream's lock.
+            pump._source.Disposable = source is MuxStream.CreditedObservable credited
+                ? (IDisposable?)credited.SubscribeWaitingForDelivery(pump) ?? Disposable.Empty
+                : source.Subscribe(pump);
             return Disposable.Create(() => pump.Stop());
         }
     }

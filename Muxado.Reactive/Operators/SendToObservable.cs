@@ -32,14 +32,24 @@ public static class SendToObservable
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBufferedBytes);
-        return Observable.Create<long>(observer =>
+        return new SendToStream(source, stream, maxBufferedBytes, closeWriteOnCompleted);
+    }
+
+    /// <summary>
+    /// Subscribing starts a pump. Not <c>Observable.Create</c>: its wrapper disposes the subscription when the result
+    /// observer throws, before the pump hears of it, and the stream would be reset as if unsubscribed.
+    /// </summary>
+    private sealed class SendToStream(IObservable<ReadOnlyMemory<byte>> source, MuxStream stream, long maxBufferedBytes, bool closeWrite) : IObservable<long>
+    {
+        public IDisposable Subscribe(IObserver<long> observer)
         {
+            ArgumentNullException.ThrowIfNull(observer);
             // The pump reports from the thread where window arrives and an overflow from the source's thread:
             // the result observer is serialised so the Rx grammar holds (one call at a time, nothing after the end).
-            var pump = new SendPump(stream, new SerialObserver<long>(observer), maxBufferedBytes, closeWriteOnCompleted);
+            var pump = new SendPump(stream, new SerialObserver<long>(observer), maxBufferedBytes, closeWrite);
             var subscription = source.Subscribe(pump.Enqueue, pump.Fail, pump.Complete);
             return new CompositeDisposable(subscription, pump);
-        });
+        }
     }
 
     /// <summary>The queue between a source that pushes and a stream that waits for window.</summary>

@@ -39,7 +39,11 @@ internal sealed partial class ProtocolCore
             // Refused streams are forgotten at once (Go keeps them registered); their payload is dropped, and so is
             // the DATA the peer sent after the SYN before it read our RST.
             _recentlyEnded.Add(id, EndedStream.ResetByUs);
-            return Reply(Frame.Rst(id, refusal), nowTicks);
+            // Not charged: an honest peer opens faster than its application accepts (a Go client's burst meets a full
+            // backlog, or SYNs in flight meet our GOAWAY), and each refusal cost the peer an id and a frame of its own,
+            // so it amplifies nothing. A peer that stops reading our RSTs meets the write watchdog instead.
+            _sink.WriteFrame(Frame.Rst(id, refusal));
+            return null;
         }
 
         stream = new StreamState(id, isLocal: false, _options.WindowSize, sink);

@@ -25,8 +25,17 @@ internal abstract class FrameOutput
     /// <summary>Completes the transport's Outbound after the frames already written. Under the session lock.</summary>
     public abstract void CompleteLocked();
 
-    /// <summary>Bytes written here and not yet on the wire, as far as the output knows.</summary>
+    /// <summary>Bytes written here and not yet on the wire, as far as the output knows. Never calls user code.</summary>
     public abstract long PendingBytes { get; }
+
+    /// <summary>Bytes that have left this output's queue since the start (its progress). Never calls user code.</summary>
+    public abstract long BytesWritten { get; }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once (synchronously, outside the session lock) when <see cref="PendingBytes"/> is at
+    /// most <paramref name="threshold"/>, or the transport closed; false, and no call, when it already is. Under the session lock.
+    /// </summary>
+    public abstract bool WatchSpaceLocked(long threshold, Action callback);
 
     /// <summary>Where the frames written so far end. Under the session lock.</summary>
     public abstract long PositionLocked { get; }
@@ -55,6 +64,10 @@ internal abstract class FrameOutput
 
         public override long PendingBytes => transport.PendingWriteBytes;
 
+        public override long BytesWritten => transport.BytesWritten;
+
+        public override bool WatchSpaceLocked(long threshold, Action callback) => transport.WatchWriteSpace(threshold, callback);
+
         public override long PositionLocked => transport.BytesEnqueued;
 
         public override ValueTask WaitForWrittenAsync(long position) => transport.WaitForWrittenAsync(position);
@@ -65,6 +78,11 @@ internal abstract class FrameOutput
     /// under the session lock, and handed to the transport after the lock is released by one flusher at a time, so they
     /// keep their order whichever threads produce them.
     /// </summary>
+    /// <remarks>
+    /// The transport's own counters (<see cref="FrameTransport.PendingWriteBytes"/>, <see cref="FrameTransport.BytesWritten"/>)
+    /// are user code too: only the flusher reads them, outside the session lock, and the session sees the values it
+    /// cached. Progress is the bytes handed to the transport plus the bytes it says it wrote.
+    /// </remarks>
     private sealed class Outbox(FrameTransport transport, DeferringLock sessionLock, Action<Exception> onFailed) : FrameOutput, IDeferredWork
     {
         private readonly object _gate = new();
@@ -72,8 +90,12 @@ internal abstract class FrameOutput
         private readonly IObserver<Frame> _outbound = transport.Outbound;
         private readonly List<(long Position, TaskCompletionSource Done)> _waiters = [];
         private long _queuedBytes;
+        private long _flushedBytes;
+        private long _transportPending; // cached by the flusher
+        private long _transportWritten; // cached by the flusher
         private long _enqueued;
         private long _flushed;
+        private (long Threshold, Action Callback)? _watch;
         private bool _flushing;
         private bool _completeQueued;
         private bool _stopped;
@@ -108,9 +130,35 @@ internal abstract class FrameOutput
             {
                 lock (_gate)
                 {
-                    return _queuedBytes + transport.PendingWriteBytes;
+                    return _queuedBytes + _transportPending;
                 }
             }
+        }
+
+        public override long BytesWritten
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _flushedBytes + _transportWritten;
+                }
+            }
+        }
+
+        public override bool WatchSpaceLocked(long threshold, Action callback)
+        {
+            lock (_gate)
+            {
+                if (_stopped || _queuedBytes + _transportPending <= threshold)
+                {
+                    return false;
+                }
+                _watch = (threshold, callback);
+            }
+            // A flush (deferred) sees the watch; it may also be the transport's own queue that must drain.
+            sessionLock.Defer(this);
+            return true;
         }
 
         public override long PositionLocked
@@ -155,13 +203,17 @@ internal abstract class FrameOutput
             }
             while (true)
             {
-                Frame frame = default;
+                bool hasFrame;
                 bool complete = false;
-                List<TaskCompletionSource>? reached = null;
+                Frame frame;
+                List<TaskCompletionSource>? reached;
+                Action? watchFired;
                 lock (_gate)
                 {
                     reached = TakeReachedLocked();
-                    if (_frames.TryDequeue(out frame))
+                    watchFired = TakeWatchLocked();
+                    hasFrame = _frames.TryDequeue(out frame);
+                    if (hasFrame)
                     {
                         _queuedBytes -= frame.WireLength;
                     }
@@ -173,11 +225,16 @@ internal abstract class FrameOutput
                     else
                     {
                         _flushing = false;
-                        Release(reached);
-                        return;
                     }
                 }
                 Release(reached);
+                watchFired?.Invoke();
+                if (!hasFrame && !complete)
+                {
+                    // Nothing left: if a watch waits on the transport's own queue, ask the transport (outside every lock).
+                    WatchTransport();
+                    return;
+                }
                 try
                 {
                     if (complete)
@@ -198,16 +255,72 @@ internal abstract class FrameOutput
                     }
                     return;
                 }
+                long pending = transport.PendingWriteBytes;
+                long written = transport.BytesWritten;
                 lock (_gate)
                 {
                     _flushed++;
+                    _flushedBytes += complete ? 0 : frame.WireLength;
+                    _transportPending = pending;
+                    _transportWritten = written;
                 }
             }
+        }
+
+        /// <summary>The outbox is empty but the transport's own queue is over a watch's threshold: wait for the transport.</summary>
+        private void WatchTransport()
+        {
+            long threshold;
+            lock (_gate)
+            {
+                if (_watch is not { } watch || _flushing)
+                {
+                    return;
+                }
+                threshold = watch.Threshold;
+            }
+            var space = transport.WaitForWriteSpaceAsync(threshold);
+            if (space.IsCompleted)
+            {
+                Refresh();
+                return;
+            }
+            _ = space.AsTask().ContinueWith(static (t, self) =>
+            {
+                _ = t.Exception; // a transport that fails its wait has closed: the session hears of that elsewhere
+                ((Outbox)self!).Refresh();
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        /// <summary>Reads the transport's counters again and fires a watch they satisfy.</summary>
+        private void Refresh()
+        {
+            long pending = transport.PendingWriteBytes;
+            long written = transport.BytesWritten;
+            Action? fired;
+            lock (_gate)
+            {
+                _transportPending = pending;
+                _transportWritten = written;
+                fired = TakeWatchLocked();
+            }
+            fired?.Invoke();
+        }
+
+        private Action? TakeWatchLocked()
+        {
+            if (_watch is { } watch && (_stopped || _queuedBytes + _transportPending <= watch.Threshold))
+            {
+                _watch = null;
+                return watch.Callback;
+            }
+            return null;
         }
 
         private void Stop()
         {
             List<TaskCompletionSource> all;
+            Action? watch;
             lock (_gate)
             {
                 _stopped = true;
@@ -216,8 +329,10 @@ internal abstract class FrameOutput
                 _queuedBytes = 0;
                 all = _waiters.ConvertAll(w => w.Done);
                 _waiters.Clear();
+                watch = TakeWatchLocked();
             }
             Release(all);
+            watch?.Invoke();
         }
 
         private List<TaskCompletionSource>? TakeReachedLocked()

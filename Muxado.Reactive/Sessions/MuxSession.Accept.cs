@@ -93,10 +93,14 @@ public sealed partial class MuxSession
     }
 
     /// <summary>
-    /// A stream reset before anyone took it leaves the backlog: it is of no use to the application, and keeping it would
-    /// let a peer fill the backlog with dead streams. Under the lock.
+    /// A stream reset before anyone took it leaves the backlog (untyped or typed): it is of no use to the application, and
+    /// keeping it would let a peer fill the backlog with dead streams. Under the lock.
     /// </summary>
-    internal void RemoveFromAcceptQueueLocked(MuxStream stream) => _accepted?.RemoveLocked(stream);
+    internal void RemoveFromAcceptQueueLocked(MuxStream stream)
+    {
+        _accepted?.RemoveLocked(s => ReferenceEquals(s, stream));
+        _typed?.RemoveLocked(t => ReferenceEquals(t.Stream, stream));
+    }
 
     /// <summary>The session ended: waiting accepts fail; the Incoming subscriber gets the queued streams, then the end.</summary>
     private void EndAcceptingLocked(MuxadoSessionException error)

@@ -24,6 +24,7 @@ public sealed partial class MuxSession
             using (session.Lock.Enter())
             {
                 fault = session.Core.Receive(value, session.NowTicks);
+                session.RunPumpsAfterFrameLocked();
             }
             if (fault is not null)
             {

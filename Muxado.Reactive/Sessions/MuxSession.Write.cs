@@ -7,128 +7,78 @@ namespace Muxado.Reactive;
 
 public sealed partial class MuxSession
 {
-    // Room in the write queue, shared by every stream's writers (all guarded by the session lock). A writer that finds
-    // no room, or finds others already waiting, queues here; room is granted to the head of the queue in full, as a
-    // reservation that newcomers cannot take, so writers go in order and MaxWriteQueueBytes bounds the DATA queued.
-    private Queue<RoomWaiter>? _roomWaiters;
-    private long _reservedRoom;
-    private int _grantsOut;
+    // Room in the write queue, shared by every stream's writers (all guarded by the session lock). A stream whose write
+    // finds no room queues here, and streams get room in the order they started waiting: while any waits, only the head
+    // may take room. So MaxWriteQueueBytes bounds the DATA queued, and a burst of writers cannot starve an early one.
+    private Queue<MuxStream>? _roomQueue;
     private bool _roomWatched;
     private Action? _onRoomFreed;
+
+    // Streams whose writes may go on once the core has finished with the current frame (their window opened).
+    private List<MuxStream>? _pumpAfterFrame;
 
     // Write progress (see ArmWriteWatchdogLocked).
     private bool _watchdogArmed;
     private long _lastWritten;
-    private DateTimeOffset _lastProgressAt;
+    private TimeSpan _lastProgressAt;
+    private Func<TimeSpan>? _elapsed;
 
-    /// <summary>
-    /// Bytes of DATA the calling writer may send now: the room reserved for it when it was granted some, else free room
-    /// when nobody is waiting ahead of it. Takes the grant back. Under the lock.
-    /// </summary>
-    internal int TakeWriteRoomLocked(RoomWaiter? granted)
+    /// <summary>Bytes of DATA <paramref name="stream"/> may queue now: free room, unless other streams wait for room ahead of it. Under the lock.</summary>
+    internal int WriteRoomLocked(MuxStream stream)
     {
-        long reservation = granted is { Granted: true } ? granted.Reservation : 0;
-        if (granted is not null)
+        if (_roomQueue is { Count: > 0 } && !ReferenceEquals(_roomQueue.Peek(), stream))
         {
-            ReturnGrantLocked(granted);
+            return 0;
         }
-        long free = Options.MaxWriteQueueBytes - _output.PendingBytes - _reservedRoom;
-        long room = reservation > 0 ? reservation : _grantsOut > 0 || HasRoomWaitersLocked ? 0 : Math.Max(0, free);
-        return (int)Math.Min(room, int.MaxValue);
+        long free = Options.MaxWriteQueueBytes - _output.PendingBytes;
+        return free <= 0 ? 0 : (int)Math.Min(free, int.MaxValue);
     }
 
-    /// <summary>Gives back room granted to <paramref name="waiter"/> and not used (idempotent). Under the lock.</summary>
-    internal void ReturnGrantLocked(RoomWaiter waiter)
+    /// <summary>Queues <paramref name="stream"/> for room (once); it is pumped when room comes, in order. Under the lock.</summary>
+    internal void WaitForWriteRoomLocked(MuxStream stream)
     {
-        if (waiter.Granted)
+        if (!stream.RoomQueued)
         {
-            _reservedRoom -= waiter.Reservation;
-            _grantsOut--;
-            waiter.Granted = false;
-            waiter.Reservation = 0;
+            stream.RoomQueued = true;
+            (_roomQueue ??= new()).Enqueue(stream);
         }
-    }
-
-    /// <summary>Queues the calling writer for room; it is woken with a reservation. Under the lock.</summary>
-    internal RoomWaiter WaitForWriteRoomLocked(MuxStream stream, bool blocking)
-    {
-        var waiter = new RoomWaiter(stream, Waiter<bool>.Create(Scheduler, blocking));
-        (_roomWaiters ??= new()).Enqueue(waiter);
         WatchRoomLocked();
         ArmWriteWatchdogLocked();
-        return waiter;
     }
 
-    /// <summary>
-    /// Whatever the writer just did (sent, failed, gave up), room that is free goes to the next waiter. Under the lock;
-    /// called at the end of every locked step of a write.
-    /// </summary>
-    internal void GrantWriteRoomLocked()
+    /// <summary>The core opened <paramref name="stream"/>'s window: its writes go on after the frame. Under the lock.</summary>
+    internal void PumpAfterFrameLocked(MuxStream stream) => (_pumpAfterFrame ??= []).Add(stream);
+
+    /// <summary>Runs the pumps the last frame asked for. Under the lock, after the core returned.</summary>
+    private void RunPumpsAfterFrameLocked()
     {
-        if (_grantsOut > 0 || _roomWaiters is null)
+        if (_pumpAfterFrame is not { Count: > 0 } pumps)
         {
             return;
         }
-        long free = Options.MaxWriteQueueBytes - _output.PendingBytes - _reservedRoom;
-        while (free > 0 && _roomWaiters.TryDequeue(out var next))
+        _pumpAfterFrame = null;
+        foreach (var stream in pumps)
         {
-            if (next.Waiter.CompleteLocked(Lock, true))
-            {
-                next.Granted = true;
-                next.Reservation = free;
-                _reservedRoom += free;
-                _grantsOut++;
-                return;
-            }
-        }
-        if (HasRoomWaitersLocked)
-        {
-            WatchRoomLocked();
+            stream.PumpLocked();
         }
     }
 
-    /// <summary>A writer stopped waiting for room (cancelled): leave the queue, or pass on room granted meanwhile.</summary>
-    internal void AbandonWriteRoomLocked(RoomWaiter waiter)
+    /// <summary>Room came: the streams waiting for it write, in order, until it is used up. Under the lock.</summary>
+    private void PumpRoomQueueLocked()
     {
-        waiter.Waiter.AbandonLocked();
-        ReturnGrantLocked(waiter);
-        GrantWriteRoomLocked();
-    }
-
-    /// <summary>Fails the writers of <paramref name="stream"/> that wait for room (reset, half-closed). Under the lock.</summary>
-    internal void FailWriteRoomWaitersLocked(MuxStream stream, Exception error)
-    {
-        if (_roomWaiters is null)
+        while (_roomQueue is not null && _roomQueue.TryPeek(out var head))
         {
-            return;
-        }
-        foreach (var waiter in _roomWaiters)
-        {
-            if (ReferenceEquals(waiter.Stream, stream))
+            head.PumpLocked();
+            if (head.NeedsRoomLocked)
             {
-                waiter.Waiter.FailLocked(Lock, error);
+                return; // still at the head, watching for more room
             }
+            _roomQueue.Dequeue();
+            head.RoomQueued = false;
         }
     }
 
-    private bool HasRoomWaitersLocked
-    {
-        get
-        {
-            if (_roomWaiters is null)
-            {
-                return false;
-            }
-            // Settled waiters (failed, abandoned) leave lazily, from the head.
-            while (_roomWaiters.TryPeek(out var head) && head.Waiter.IsSettled)
-            {
-                _roomWaiters.Dequeue();
-            }
-            return _roomWaiters.Count > 0;
-        }
-    }
-
-    /// <summary>Asks the transport to say when the queue is half empty (one watch at a time). Under the lock.</summary>
+    /// <summary>Asks the output to say when the queue is half empty (one watch at a time). Under the lock.</summary>
     private void WatchRoomLocked()
     {
         if (_roomWatched || _end is not null)
@@ -137,32 +87,26 @@ public sealed partial class MuxSession
         }
         _roomWatched = true;
         // The callback may come on the transport's writer, synchronously: it only takes the lock, never runs user code.
-        if (!_transport.WatchWriteSpace(Options.MaxWriteQueueBytes / 2, _onRoomFreed ??= OnRoomFreed))
+        if (!_output.WatchSpaceLocked(Options.MaxWriteQueueBytes / 2, _onRoomFreed ??= OnRoomFreed))
         {
             _roomWatched = false;
-            Lock.Defer(new Deferred(OnRoomFreed)); // already there: grant after this section, not re-entrantly
+            Lock.Defer(new Deferred(OnRoomFreed)); // already there: pump after this section, not re-entrantly
         }
     }
+
+    /// <summary>The head of the room queue may not need room any more: look again after this section. Under the lock.</summary>
+    internal void RoomQueueMayMoveLocked() => Lock.Defer(new Deferred(_onRoomFreed ??= OnRoomFreed));
 
     private void OnRoomFreed()
     {
         using (Lock.Enter())
         {
             _roomWatched = false;
-            GrantWriteRoomLocked();
-        }
-    }
-
-    /// <summary>The session ended: every writer waiting for room fails. Under the lock.</summary>
-    private void EndWritingLocked(Exception error)
-    {
-        if (_roomWaiters is not null)
-        {
-            foreach (var waiter in _roomWaiters)
+            PumpRoomQueueLocked();
+            if (_roomQueue is { Count: > 0 })
             {
-                waiter.Waiter.FailLocked(Lock, error);
+                WatchRoomLocked();
             }
-            _roomWaiters.Clear();
         }
     }
 
@@ -170,7 +114,8 @@ public sealed partial class MuxSession
     /// Starts watching the transport's progress while bytes wait for it: the session ends with
     /// <see cref="ErrorCode.WriteTimeout"/> when the transport accepts nothing for <see cref="MuxSessionOptions.WriteTimeout"/>
     /// while bytes are queued (Kestrel's MinDataRate in spirit: progress is what counts, not how long one batch takes, so
-    /// a slow link that moves bytes stays up). Checked four times per timeout on the session's scheduler. Under the lock.
+    /// a slow link that moves bytes stays up). Checked four times per timeout on the session's scheduler, with its
+    /// stopwatch (so a clock change cannot fire it, and a test scheduler drives it exactly). Under the lock.
     /// </summary>
     private void ArmWriteWatchdogLocked()
     {
@@ -179,9 +124,36 @@ public sealed partial class MuxSession
             return;
         }
         _watchdogArmed = true;
-        _lastWritten = _transport.BytesWritten;
-        _lastProgressAt = Scheduler.Now;
-        Lock.Defer(new Deferred(ScheduleWatchdogCheck));
+        Lock.Defer(new Deferred(StartWatchdog));
+    }
+
+    /// <summary>
+    /// Takes the baseline once the lock is released, after what this section queued was handed on (a user transport's
+    /// outbox flushes then): handing bytes on is not progress made while waiting.
+    /// </summary>
+    private void StartWatchdog()
+    {
+        using (Lock.Enter())
+        {
+            _lastWritten = _output.BytesWritten;
+            _lastProgressAt = (_elapsed ??= StartClock())();
+            Lock.Defer(new Deferred(ScheduleWatchdogCheck));
+        }
+    }
+
+    /// <summary>
+    /// Elapsed time on the session's scheduler: its stopwatch where it has one (immune to clock changes; virtual on a
+    /// test scheduler), else the difference of its <see cref="IScheduler.Now"/>.
+    /// </summary>
+    private Func<TimeSpan> StartClock()
+    {
+        if (Scheduler.AsStopwatchProvider() is { } provider)
+        {
+            var stopwatch = provider.StartStopwatch();
+            return () => stopwatch.Elapsed;
+        }
+        var start = Scheduler.Now;
+        return () => Scheduler.Now - start;
     }
 
     private void ScheduleWatchdogCheck() => Scheduler.Schedule(Options.WriteTimeout / 4, CheckWriteProgress);
@@ -196,9 +168,9 @@ public sealed partial class MuxSession
                 _watchdogArmed = false;
                 return;
             }
-            long written = _transport.BytesWritten;
+            long written = _output.BytesWritten;
             long pending = _output.PendingBytes;
-            var now = Scheduler.Now;
+            var now = _elapsed!();
             if (written != _lastWritten || pending == 0)
             {
                 _lastWritten = written;
@@ -209,7 +181,7 @@ public sealed partial class MuxSession
                 fault = Core.Fail(ErrorCode.WriteTimeout, string.Create(CultureInfo.InvariantCulture,
                     $"the transport accepted no bytes for {Options.WriteTimeout.TotalSeconds:0.###} s while {pending} bytes waited to be written"));
             }
-            else if (pending > 0 || HasRoomWaitersLocked)
+            else if (pending > 0 || _roomQueue is { Count: > 0 })
             {
                 Lock.Defer(new Deferred(ScheduleWatchdogCheck));
             }
@@ -222,16 +194,6 @@ public sealed partial class MuxSession
         {
             Fault(fault);
         }
-    }
-
-    /// <summary>A writer waiting for room in the write queue.</summary>
-    internal sealed class RoomWaiter(MuxStream stream, Waiter<bool> waiter)
-    {
-        public MuxStream Stream { get; } = stream;
-        public Waiter<bool> Waiter { get; } = waiter;
-        /// <summary>Woken with room reserved for it (under the lock).</summary>
-        public bool Granted { get; set; }
-        public long Reservation { get; set; }
     }
 
     /// <summary>An action of the session's own to run after the lock is released.</summary>

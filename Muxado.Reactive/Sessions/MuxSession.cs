@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
+using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Concurrency;
 using Muxado.Reactive.Frames;
@@ -100,8 +101,11 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Completes, never faults, when the session has ended; says how.</summary>
     public Task<SessionEnd> Completion => _completion.Task;
 
-    /// <summary>Yields one <see cref="SessionEnd"/> and completes when the session ends (replayed to late subscribers).</summary>
-    public IObservable<SessionEnd> Ended => _ended;
+    /// <summary>
+    /// Yields one <see cref="SessionEnd"/> and completes when the session ends (replayed to late subscribers), on the
+    /// session's scheduler like every other notification.
+    /// </summary>
+    public IObservable<SessionEnd> Ended => _ended.ObserveOn(Scheduler);
 
     /// <summary>The peer's GOAWAY code and debug text, once one has arrived.</summary>
     public (ErrorCode Code, string Debug)? RemoteGoAway
@@ -232,14 +236,21 @@ public sealed partial class MuxSession : IAsyncDisposable
                 stream.OnSessionEndedLocked(error);
             }
             _live.Clear();
+            _roomQueue?.Clear();
             EndAcceptingLocked(error);
-            EndWritingLocked(error);
             _output.CompleteLocked();
         }
-        CloseTransport(lingerForGoAway);
-        _completion.TrySetResult(end);
-        _ended.OnNext(end);
-        _ended.OnCompleted();
+        try
+        {
+            CloseTransport(lingerForGoAway);
+        }
+        finally
+        {
+            // Whatever closing the transport did, the session has ended: callers waiting for that must hear it.
+            _completion.TrySetResult(end);
+            _ended.OnNext(end);
+            _ended.OnCompleted();
+        }
     }
 
     private void CloseTransport(bool linger)
@@ -279,14 +290,26 @@ public sealed partial class MuxSession : IAsyncDisposable
         }
         else
         {
-            _ = written.AsTask().ContinueWith(_ => CloseOnce(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = written.AsTask().ContinueWith(t =>
+            {
+                _ = t.Exception; // a wait that failed means the transport is gone: close all the same
+                CloseOnce();
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private Task DisposeTransportAsync()
+    /// <summary>Closes the transport; never faults (a transport that fails to close is closed as far as we are concerned).</summary>
+    private async Task DisposeTransportAsync()
     {
-        _inboundSubscription.Dispose();
-        return _transport.DisposeAsync().AsTask();
+        try
+        {
+            _inboundSubscription.Dispose();
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Nothing is left to tell: the session has ended, and Completion says how.
+        }
     }
 
     /// <summary>A transport of the user's threw from <c>OnNext</c>: the session cannot write any more.</summary>
@@ -324,10 +347,9 @@ public sealed partial class MuxSession : IAsyncDisposable
     internal void WriteFrameLocked(in Frame frame)
     {
         _output.WriteLocked(frame);
-        // Control frames never wait for room (they must not queue behind DATA), so a queue far above its bound means
-        // replies pile up for a peer that stopped reading: the write watchdog then ends the session if the transport
-        // makes no progress, rather than letting the queue grow for ever.
-        if (_output.PendingBytes > Options.MaxWriteQueueBytes)
+        // Whatever waits in the queue (DATA that fit, a writer's bytes, control frames that never wait for room), the
+        // write watchdog ends the session if the transport makes no progress with it.
+        if (!_watchdogArmed)
         {
             ArmWriteWatchdogLocked();
         }

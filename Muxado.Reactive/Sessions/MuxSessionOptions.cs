@@ -87,9 +87,11 @@ public sealed record MuxSessionOptions
     /// <para>Charged: DATA on a stream that does not exist (answered with RST StreamClosed), an RST that answers
     /// nothing we did (on an unknown stream, or on a stream the peer opened and we never wrote to: the Rapid Reset
     /// shape), resets the peer makes us send by breaking a rule (window overflow, data after FIN: MadeYouReset),
-    /// empty DATA without SYN or FIN, unknown frame types, SYNs we refuse, and every GOAWAY after the first.
+    /// empty DATA without SYN or FIN, unknown frame types, and every GOAWAY after the first.
     /// Free: DATA that races an RST or a close of ours, repeated empty FINs, RSTs on streams we opened or wrote
-    /// to (Go only ever resets in answer to our frames), WNDINC on finished streams.</para>
+    /// to (Go only ever resets in answer to our frames), WNDINC on finished streams, and SYNs we refuse (backlog full,
+    /// too many streams, after our GOAWAY): an honest peer opens faster than its application accepts, and a refusal
+    /// costs the peer an id and a frame of its own, so it amplifies nothing.</para>
     /// <para>A token bucket: it holds this many tokens, each charged frame takes one, and
     /// <see cref="ReplyBudgetPerSecond"/> come back every second. A flood therefore gets at most
     /// <c>burst + perSecond × t</c> answers in <c>t</c> seconds, then the session ends. These are the HTTP/2 floods
@@ -98,8 +100,8 @@ public sealed record MuxSessionOptions
     /// comparison, Kestrel (ASP.NET Core) aborts an HTTP/2 connection with ENHANCE_YOUR_CALM once more than 100
     /// streams (20 per second, counted over a 5-second window) are opened while it still tracks more than 200 (twice
     /// its default of 100 concurrent streams).</para>
-    /// <para>300 lets an honest peer's worst burst through (a Go peer's SYNs in flight when we send GOAWAY, or a
-    /// burst of DATA racing SYNs) while a flood ends after a few hundred replies.</para>
+    /// <para>300 lets an honest peer's worst burst through (a burst of DATA racing our resets) while a flood ends after
+    /// a few hundred replies.</para>
     /// </remarks>
     public int ReplyBudgetBurst { get; init; } = 300;
 
@@ -157,11 +159,12 @@ public sealed record MuxSessionOptions
         Require(AcceptBacklog >= 1, nameof(AcceptBacklog), AcceptBacklog, "must be at least 1");
         Require(MaxIncomingStreams >= 1, nameof(MaxIncomingStreams), MaxIncomingStreams, "must be at least 1");
         Require(MaxBufferedBytes >= WindowSize, nameof(MaxBufferedBytes), MaxBufferedBytes, "must be at least one window (WindowSize)");
-        Require(MaxFramePayload is >= 1 and <= Frame.MaxBodyLength, nameof(MaxFramePayload), MaxFramePayload, "must be 1..16 MiB-1");
+        // At least 4: a typed stream's type must fit one frame (Go's acceptor reads it with a single Read).
+        Require(MaxFramePayload is >= 4 and <= Frame.MaxBodyLength, nameof(MaxFramePayload), MaxFramePayload, "must be 4..16 MiB-1");
         Require(MaxDebugTextLength >= 0, nameof(MaxDebugTextLength), MaxDebugTextLength, "must not be negative");
         Require(GoAwayLinger >= TimeSpan.Zero, nameof(GoAwayLinger), GoAwayLinger, "must not be negative");
         Require(WriteTimeout > TimeSpan.Zero, nameof(WriteTimeout), WriteTimeout, "must be positive");
-        Require(MaxWriteQueueBytes >= 1, nameof(MaxWriteQueueBytes), MaxWriteQueueBytes, "must be at least 1");
+        Require(MaxWriteQueueBytes >= 1024, nameof(MaxWriteQueueBytes), MaxWriteQueueBytes, "must be at least 1 KiB (a few frames)");
         Require(ReplyBudgetBurst >= 1, nameof(ReplyBudgetBurst), ReplyBudgetBurst, "must be at least 1");
         Require(ReplyBudgetPerSecond >= 0, nameof(ReplyBudgetPerSecond), ReplyBudgetPerSecond, "must not be negative");
         Require(TypeReadTimeout > TimeSpan.Zero, nameof(TypeReadTimeout), TypeReadTimeout, "must be positive");

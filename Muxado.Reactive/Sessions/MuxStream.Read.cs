@@ -60,7 +60,7 @@ public sealed partial class MuxStream
     {
         while (true)
         {
-            var chunk = await ReadChunkAsync(int.MaxValue, blocking: false, cancellationToken).ConfigureAwait(false);
+            var chunk = await ReadChunkAsync(int.MaxValue, cancellationToken).ConfigureAwait(false);
             if (chunk is not { } data)
             {
                 yield break;
@@ -78,8 +78,11 @@ public sealed partial class MuxStream
         }
     }
 
-    /// <summary>Attaches an observer to this stream's data (a <see cref="CreditingObserver"/> releases credit itself; any other is credited after each OnNext).</summary>
-    internal ObserverDrain<ReadOnlyMemory<byte>>.Attachment? AttachReader(IObserver<ReadOnlyMemory<byte>> observer)
+        /// <summary>Attaches an observer to this stream's data (a <see cref="CreditingObserver"/> releases credit itself; any other is credited after each OnNext).</summary>
+    /// <param name="observer">The reader.</param>
+    /// <param name="waitForDelivery">For the library's credit operators: unsubscribing waits for a delivery in progress
+    /// (see <see cref="ObserverDrain{T}"/>); their OnNext only enqueues.</param>
+    internal ObserverDrain<ReadOnlyMemory<byte>>.Attachment? AttachReader(IObserver<ReadOnlyMemory<byte>> observer, bool waitForDelivery = false)
     {
         ChunkDrain drain;
         using (Lock.Enter())
@@ -98,7 +101,7 @@ public sealed partial class MuxStream
             observer.OnError(new InvalidOperationException(ReaderConflict));
             return null;
         }
-        return drain.Attach(observer, ReaderConflict);
+        return drain.Attach(observer, ReaderConflict, waitForDelivery);
     }
 
     private string ReaderConflict => $"Stream {Id} already has a reader; a stream is read by one consumer at a time.";
@@ -125,51 +128,91 @@ public sealed partial class MuxStream
     /// The caller reports the bytes consumed with <see cref="ReportConsumed"/>. With <paramref name="max"/> 0 it only
     /// waits until data is there (returning empty memory) or the stream ended (null).
     /// </summary>
-    /// <param name="max">At most this many bytes.</param>
-    /// <param name="cancellationToken">Stops the wait.</param>
-    /// <param name="blocking">The caller blocks a thread on the result (see <see cref="Waiter{T}"/>).</param>
-    internal async ValueTask<ReadOnlyMemory<byte>?> ReadChunkAsync(int max, bool blocking, CancellationToken cancellationToken)
+    internal async ValueTask<ReadOnlyMemory<byte>?> ReadChunkAsync(int max, CancellationToken cancellationToken)
     {
         while (true)
         {
-            Waiter<bool> waiter;
-            using (Lock.Enter())
+            if (TryTake(max, blocking: false, out var chunk, out var waiter))
             {
-                if (_drain is { IsObservedLocked: true })
-                {
-                    throw new InvalidOperationException($"Stream {Id} is being observed; a stream is read by one consumer at a time.");
-                }
-                if (_resetError is null && HasDataLocked)
-                {
-                    return max == 0 ? ReadOnlyMemory<byte>.Empty : _received!.Take(max);
-                }
-                var (ended, error) = TerminalLocked();
-                if (ended)
-                {
-                    return error is null ? null : throw error;
-                }
-                if (_dataWaiter is not null)
-                {
-                    throw new InvalidOperationException($"Stream {Id} already has a pending read; a stream is read by one consumer at a time.");
-                }
-                waiter = _dataWaiter = Waiter<bool>.Create(_session.Scheduler, blocking);
-                _pullActive = true;
+                return chunk;
             }
             try
             {
-                await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await waiter!.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                using (Lock.Enter())
-                {
-                    _pullActive = false;
-                    if (ReferenceEquals(_dataWaiter, waiter))
-                    {
-                        waiter.AbandonLocked();
-                        _dataWaiter = null;
-                    }
-                }
+                EndWait(waiter!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ReadChunkAsync"/> for a caller that blocks its thread (the <see cref="AsStream"/> bridge's <c>Read</c>):
+    /// the session wakes it directly, so it needs neither the session's scheduler nor a thread-pool thread.
+    /// </summary>
+    internal ReadOnlyMemory<byte>? ReadChunk(int max)
+    {
+        while (true)
+        {
+            if (TryTake(max, blocking: true, out var chunk, out var waiter))
+            {
+                return chunk;
+            }
+            try
+            {
+                waiter!.Task.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                EndWait(waiter!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes what a read gets now (<paramref name="chunk"/>: bytes, or null at the end of the stream) and returns true, or
+    /// registers <paramref name="waiter"/> and returns false. Throws the stream's error.
+    /// </summary>
+    private bool TryTake(int max, bool blocking, out ReadOnlyMemory<byte>? chunk, out Waiter<bool>? waiter)
+    {
+        chunk = null;
+        waiter = null;
+        using (Lock.Enter())
+        {
+            if (_drain is { IsObservedLocked: true })
+            {
+                throw new InvalidOperationException($"Stream {Id} is being observed; a stream is read by one consumer at a time.");
+            }
+            if (_resetError is null && HasDataLocked)
+            {
+                chunk = max == 0 ? ReadOnlyMemory<byte>.Empty : _received!.Take(max);
+                return true;
+            }
+            var (ended, error) = TerminalLocked();
+            if (ended)
+            {
+                return error is null ? true : throw error;
+            }
+            if (_dataWaiter is not null)
+            {
+                throw new InvalidOperationException($"Stream {Id} already has a pending read; a stream is read by one consumer at a time.");
+            }
+            waiter = _dataWaiter = Waiter<bool>.Create(_session.Scheduler, blocking);
+            _pullActive = true;
+            return false;
+        }
+    }
+
+    private void EndWait(Waiter<bool> waiter)
+    {
+        using (Lock.Enter())
+        {
+            _pullActive = false;
+            if (ReferenceEquals(_dataWaiter, waiter))
+            {
+                waiter.AbandonLocked();
+                _dataWaiter = null;
             }
         }
     }
@@ -258,13 +301,17 @@ public sealed partial class MuxStream
     }
 
     /// <summary><see cref="ReceivedWithCredit"/>.</summary>
-    private sealed class CreditedObservable(MuxStream stream) : IObservable<CreditedChunk>
+    internal sealed class CreditedObservable(MuxStream stream) : IObservable<CreditedChunk>
     {
         public IDisposable Subscribe(IObserver<CreditedChunk> observer)
         {
             ArgumentNullException.ThrowIfNull(observer);
             return (IDisposable?)stream.AttachReader(new CreditingObserver(stream, observer)) ?? System.Reactive.Disposables.Disposable.Empty;
         }
+
+        /// <summary>For a credit operator of the library (see <see cref="AttachReader"/>); null when refused (told by OnError).</summary>
+        internal ObserverDrain<ReadOnlyMemory<byte>>.Attachment? SubscribeWaitingForDelivery(IObserver<CreditedChunk> observer) =>
+            stream.AttachReader(new CreditingObserver(stream, observer), waitForDelivery: true);
     }
 
     /// <summary>Wraps each chunk with its credit for a <see cref="ReceivedWithCredit"/> subscriber.</summary>

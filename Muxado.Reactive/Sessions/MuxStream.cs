@@ -61,45 +61,43 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     public ValueTask DisposeAsync() => CloseAsync(blocking: false);
 
     /// <summary>The close of <see cref="DisposeAsync"/>; <paramref name="blocking"/> for a caller blocking a thread on it.</summary>
-    internal async ValueTask CloseAsync(bool blocking)
+    internal ValueTask CloseAsync(bool blocking)
     {
+        Waiter<bool> waiter;
         using (Lock.Enter())
         {
-            // A close never waits on the peer: a write stuck on a full window is aborted with a reset.
             _closing = true;
-            if (_windowWaiter is not null)
+            if (_writes is not { Count: > 0 })
             {
-                AbortForCloseLocked();
+                CloseNowLocked();
+                return default;
             }
+            // After the writes in progress; PumpLocked aborts the head if it is stuck on the peer's window.
+            waiter = Waiter<bool>.Create(_session.Scheduler, blocking);
+            _writes.Enqueue(new WriteRequest(WriteKind.Close, default, whole: false) { Waiter = waiter });
+            PumpLocked();
         }
-        await AcquireWriteTurnAsync(blocking, CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            using (Lock.Enter())
-            {
-                // Bytes a reader took and has not credited yet (a credited chunk it still holds) were read, not dropped:
-                // their credit is owed rather than a reset.
-                _session.Core.Close(Id, unreadBytes: _received?.Length ?? 0);
-                _writeClosed = true;
-                _localClosed = true;
-                _received?.Clear();
-                SignalReaderLocked();
-                _session.ForgetLocked(this);
-            }
-        }
-        finally
-        {
-            ReleaseWriteTurn();
-        }
+        return new ValueTask(waiter.Task);
+    }
+
+    /// <summary>Closes: the core half-closes and stops reading (see <see cref="DisposeAsync"/>). Under the lock.</summary>
+    private void CloseNowLocked()
+    {
+        // Bytes a reader took and has not credited yet (a credited chunk it still holds) were read, not dropped:
+        // their credit is owed rather than a reset.
+        _session.Core.Close(Id, unreadBytes: _received?.Length ?? 0);
+        _writeClosed = true;
+        _localClosed = true;
+        _received?.Clear();
+        SignalReaderLocked();
+        _session.ForgetLocked(this);
     }
 
     /// <summary>Resets the stream because it is being closed while a write waits for window; under the lock.</summary>
-    private MuxadoStreamException AbortForCloseLocked()
+    private void AbortForCloseLocked()
     {
-        var error = new MuxadoStreamException(Id, ErrorCode.StreamCancelled, byPeer: false);
         _session.Core.Reset(Id, ErrorCode.StreamCancelled);
-        AbortLocked(error);
-        return error;
+        AbortLocked(new MuxadoStreamException(Id, ErrorCode.StreamCancelled, byPeer: false));
     }
 
     /// <summary>Ends both directions for a reset from either side; called under the lock.</summary>
@@ -108,7 +106,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
         _resetError ??= error;
         _writeError ??= error;
         _received?.Clear();
-        FailWritersLocked(error);
+        FailWritesLocked(error, dataOnly: false);
         SignalReaderLocked();
         _session.ForgetLocked(this, error);
         _session.RemoveFromAcceptQueueLocked(this);
@@ -119,7 +117,7 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
     {
         _readError ??= error;
         _writeError ??= error;
-        FailWritersLocked(error);
+        FailWritesLocked(error, dataOnly: false);
         SignalReaderLocked();
     }
 
@@ -145,11 +143,8 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 
     void IStreamSink.OnReset(ErrorCode code, bool byPeer) => AbortLocked(new MuxadoStreamException(Id, code, byPeer));
 
-    void IStreamSink.OnSendWindowOpened()
-    {
-        _windowWaiter?.CompleteLocked(Lock, true);
-        _windowWaiter = null;
-    }
+    // The writes waiting for window go on once the core has finished with the frame (not from inside its call).
+    void IStreamSink.OnSendWindowOpened() => _session.PumpAfterFrameLocked(this);
 }
 
 public sealed partial class MuxStream

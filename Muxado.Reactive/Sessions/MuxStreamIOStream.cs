@@ -30,7 +30,7 @@ internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ReadCoreAsync(buffer, blocking: false, cancellationToken);
+        ReadCoreAsync(buffer, cancellationToken);
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
@@ -41,19 +41,26 @@ internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
     public override int Read(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
-        return ReadCoreAsync(buffer.AsMemory(offset, count), blocking: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return Read(buffer.AsSpan(offset, count));
     }
 
     public override int Read(Span<byte> buffer)
     {
-        var rented = new byte[buffer.Length];
-        int read = Read(rented, 0, rented.Length);
-        rented.AsSpan(0, read).CopyTo(buffer);
-        return read;
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ReadOnlyMemory<byte>? chunk;
+        try
+        {
+            chunk = stream.ReadChunk(buffer.Length);
+        }
+        catch (MuxadoException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+        return Consume(chunk, buffer);
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        WriteCoreAsync(buffer, blocking: false, cancellationToken);
+        WriteCoreAsync(buffer, cancellationToken);
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
@@ -64,7 +71,17 @@ internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
-        WriteCoreAsync(buffer.AsMemory(offset, count), blocking: true, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        try
+        {
+            // Blocks on the write's own task, which the session completes directly: no scheduler, no pool thread.
+            stream.WriteCoreAsync(buffer.AsMemory(offset, count), blocking: true, whole: false, resetIfCancelledPartWay: true, CancellationToken.None)
+                .AsTask().GetAwaiter().GetResult();
+        }
+        catch (MuxadoException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
     }
 
     public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
@@ -99,33 +116,39 @@ internal sealed class MuxStreamIOStream(MuxStream stream) : Stream
         base.Dispose(disposing);
     }
 
-    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool blocking, CancellationToken cancellationToken)
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ReadOnlyMemory<byte>? chunk;
         try
         {
-            chunk = await stream.ReadChunkAsync(buffer.Length, blocking, cancellationToken).ConfigureAwait(false);
+            chunk = await stream.ReadChunkAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
         }
         catch (MuxadoException ex)
         {
             throw new IOException(ex.Message, ex);
         }
+        return Consume(chunk, buffer.Span);
+    }
+
+    /// <summary>Copies what a read got and credits it; 0 at the end of the stream (or for a zero-byte read).</summary>
+    private int Consume(ReadOnlyMemory<byte>? chunk, Span<byte> buffer)
+    {
         if (chunk is not { } data)
         {
             return 0;
         }
-        data.CopyTo(buffer);
+        data.Span.CopyTo(buffer);
         stream.ReportConsumed(data.Length);
         return data.Length;
     }
 
-    private async ValueTask WriteCoreAsync(ReadOnlyMemory<byte> buffer, bool blocking, CancellationToken cancellationToken)
+    private async ValueTask WriteCoreAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         try
         {
-            await stream.WriteCoreAsync(buffer, blocking, whole: false, resetIfCancelledPartWay: true, cancellationToken).ConfigureAwait(false);
+            await stream.WriteCoreAsync(buffer, blocking: false, whole: false, resetIfCancelledPartWay: true, cancellationToken).ConfigureAwait(false);
         }
         catch (MuxadoException ex)
         {

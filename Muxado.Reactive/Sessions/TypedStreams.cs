@@ -162,14 +162,16 @@ public sealed partial class MuxSession
     {
         var prefix = new byte[4];
         int read = 0;
-        using var late = new CancellationTokenSource();
+        // Not disposed: the deadline may fire on another thread just as the type arrives, and a disposed source would
+        // throw there. It holds no timer of its own (the deadline is the scheduler's), so nothing leaks.
+        var late = new CancellationTokenSource();
         using (System.Reactive.Concurrency.Scheduler.Schedule(Scheduler, Options.TypeReadTimeout, () => late.Cancel()))
         {
             try
             {
                 while (read < 4)
                 {
-                    var chunk = await stream.ReadChunkAsync(4 - read, blocking: false, late.Token).ConfigureAwait(false);
+                    var chunk = await stream.ReadChunkAsync(4 - read, late.Token).ConfigureAwait(false);
                     if (chunk is not { } data)
                     {
                         break;

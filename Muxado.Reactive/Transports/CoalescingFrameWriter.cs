@@ -21,6 +21,9 @@ namespace Muxado.Reactive.Transports;
 /// </remarks>
 internal sealed class CoalescingFrameWriter
 {
+    /// <summary>Largest piece of a batch written at once (see StepAsync).</summary>
+    private const int WriteSlice = 64 * 1024;
+
     private readonly object _gate = new();
     private readonly TransportConnection _connection;
     private readonly Action<Exception> _onFailed;
@@ -199,9 +202,20 @@ internal sealed class CoalescingFrameWriter
 
         if (batch is not null)
         {
-            await _connection.WriteAsync(batch.WrittenMemory, _stop.Token).ConfigureAwait(false);
+            // In slices: progress (what the session's write watchdog measures, and what frees room for writers) then
+            // shows while a large batch crawls over a slow link, instead of only when the whole batch is out.
+            var bytes = batch.WrittenMemory;
+            for (int offset = 0; offset < bytes.Length; offset += WriteSlice)
+            {
+                var slice = bytes.Slice(offset, Math.Min(WriteSlice, bytes.Length - offset));
+                await _connection.WriteAsync(slice, _stop.Token).ConfigureAwait(false);
+                if (!Written(slice.Length))
+                {
+                    return false;
+                }
+                Waiters.Notify();
+            }
             Recycle(batch);
-            Waiters.Notify();
             return true;
         }
         if (finish)
@@ -217,6 +231,21 @@ internal sealed class CoalescingFrameWriter
         return await _wake.Reader.WaitToReadAsync().ConfigureAwait(false) && _wake.Reader.TryRead(out _);
     }
 
+    /// <summary>Counts <paramref name="count"/> bytes as written; false when the writer was stopped meanwhile.</summary>
+    private bool Written(int count)
+    {
+        lock (_gate)
+        {
+            if (_state == State.Stopped)
+            {
+                return false;
+            }
+            Interlocked.Add(ref _pending, -count);
+            Interlocked.Add(ref _written, count);
+            return true;
+        }
+    }
+
     private void Recycle(ArrayBufferWriter<byte> batch)
     {
         lock (_gate)
@@ -225,8 +254,6 @@ internal sealed class CoalescingFrameWriter
             {
                 return;
             }
-            Interlocked.Add(ref _pending, -batch.WrittenCount);
-            Interlocked.Add(ref _written, batch.WrittenCount);
             // A buffer that grew for a burst of large frames is let go rather than kept for ever.
             if (batch.Capacity > _maxRetainedSize)
             {

@@ -86,7 +86,11 @@ public abstract class FrameTransport : IAsyncDisposable
         {
             return false;
         }
-        _ = wait.AsTask().ContinueWith(_ => callback(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = wait.AsTask().ContinueWith(t =>
+        {
+            _ = t.Exception; // a wait that failed means the transport closed, which is news for the callback too
+            callback();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return true;
     }
 
