@@ -1,0 +1,224 @@
+using System.Reactive;
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Tests.Testing;
+using Muxado.Reactive.Transports;
+
+namespace Muxado.Reactive.Tests.Sessions;
+
+/// <summary>
+/// Findings of a review of the reactive shell (issue 10): each test forces one interleaving or configuration in which
+/// a claimed invariant breaks. They fail until the finding is fixed; the comment above each says what goes wrong.
+/// </summary>
+public class ReviewFindingsTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(5);
+
+    // ---------------------------------------------------------------- 1. dispose waits for OnNext: deadlocks in plain Rx
+
+    // ObserverDrain's Detach takes the delivery gate that a running OnNext holds, so Dispose blocks until that OnNext
+    // returns. Rx operators that serialise their inner sources with a lock (Merge, SelectMany, Zip, ...) call downstream
+    // inside that lock, and a downstream Take/First/TakeUntil disposes the whole chain from there. Interleaving:
+    //   X (stream a's drain): holds gate(a) -> Merge._gate -> Take(1) completes -> disposes b's subscription -> waits gate(b)
+    //   Z (stream b's drain): holds gate(b) -> Merge inner OnNext -> waits Merge._gate (held by X)
+    // Nothing but Rx operators is involved; with classic Rx (Dispose never waits for OnNext) this code is fine.
+    [Test]
+    public async Task Merging_two_streams_and_taking_the_first_chunk_does_not_deadlock()
+    {
+        var (client, server, opened, accepted) = await RealPairAsync(2);
+        using var aDelivering = new ManualResetEventSlim();
+        using var bInFlight = new ManualResetEventSlim();
+        using var ended = new ManualResetEventSlim();
+        var subscription = accepted[0].Received
+            .Merge(accepted[1].Received.Do(_ => bInFlight.Set()))
+            .Take(1)
+            .Finally(ended.Set)
+            .Subscribe(_ =>
+            {
+                aDelivering.Set();
+                // Stream b's chunk arrives while this OnNext runs (inside Merge's lock), as it may at any time.
+                bInFlight.Wait(Bound);
+            });
+
+        await opened[0].WriteAsync(new byte[] { 1 }).AsTask().WaitAsync(Bound);
+        Assert.That(aDelivering.Wait(Bound), Is.True, "a's chunk is being delivered");
+        await opened[1].WriteAsync(new byte[] { 2 }).AsTask().WaitAsync(Bound);
+        Assert.That(bInFlight.Wait(Bound), Is.True, "b's chunk is being delivered on another thread");
+
+        bool finished = ended.Wait(TimeSpan.FromSeconds(3));
+        if (finished)
+        {
+            subscription.Dispose();
+            DisposeBounded(client, server);
+        }
+        Assert.That(finished, Is.True,
+            "Take(1) ended the subscription: disposing b's Received waited for b's OnNext, which waited for Merge's lock held by the disposer");
+    }
+
+    // ---------------------------------------------------------------- 2. a slow user transport makes room waiters spin
+
+    // With a transport of the user's (FrameOutput.Outbox), the bytes the session counts as pending are mostly in its own
+    // outbox, which the transport cannot see. A writer that finds no room calls WatchRoomLocked -> WatchWriteSpace ->
+    // the transport's WaitForWriteSpaceAsync, which (rightly, for its own queue) completes at once; WatchRoomLocked then
+    // defers OnRoomFreed, which finds no room, watches again, defers again... Each OnRoomFreed runs from the Exit of the
+    // previous one's lock section (DeferringLock.Exit -> Run -> OnRoomFreed -> Exit ...), so while another thread is
+    // flushing the outbox into a slow OnNext this is unbounded recursion: a busy loop that ends in a stack overflow.
+    // Here the transport stops answering at once after 50 calls so that the test ends; a correct session asks once.
+    [Test]
+    public void Writers_waiting_for_room_behind_a_slow_user_transport_do_not_spin()
+    {
+        var transport = new SlowUserTransport();
+        var session = MuxSession.Client(transport, new MuxSessionOptions
+        {
+            Scheduler = new TestScheduler(), MaxWriteQueueBytes = 100, MaxFramePayload = 100,
+        });
+        var a = session.Open();
+        var b = session.Open();
+        transport.BlockData = true;
+
+        // Thread 1 writes and ends up flushing the outbox into the transport's OnNext, which is slow (blocked here).
+        var first = Task.Run(() => a.WriteAsync(new byte[100]).AsTask());
+        Assert.That(transport.Blocked.Wait(Bound), Is.True);
+        // Meanwhile another writer fills the outbox (its frames wait behind thread 1's flush) ...
+        Assert.That(b.WriteAsync(new byte[100]).AsTask().IsCompletedSuccessfully, Is.True);
+        // ... and the next one must wait for room.
+        var third = b.WriteAsync(new byte[100]).AsTask();
+        int checks = transport.SpaceChecks;
+
+        transport.Release.Set();
+        transport.Space.TrySetResult();
+        Assert.That(first.Wait(Bound), Is.True);
+        Assert.That(third.IsFaulted, Is.False);
+        Assert.That(checks, Is.LessThanOrEqualTo(3),
+            "a writer waiting for room watches the transport once, not in a loop of OnRoomFreed -> WatchRoomLocked");
+    }
+
+    /// <summary>
+    /// A transport of the user's kind (not the library's own, so frames go through the session's outbox) whose OnNext
+    /// can be held, as a slow network send would be.
+    /// </summary>
+    private sealed class SlowUserTransport : FrameTransport
+    {
+        private readonly Subject<Frame> _inbound = new();
+        private IObserver<Frame>? _outbound;
+        private int _spaceChecks;
+
+        public volatile bool BlockData;
+        public ManualResetEventSlim Blocked { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+        public TaskCompletionSource Space { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int SpaceChecks => Volatile.Read(ref _spaceChecks);
+
+        public override IObservable<Frame> Inbound => _inbound;
+
+        public override IObserver<Frame> Outbound => _outbound ??= Observer.Create<Frame>(frame =>
+        {
+            if (BlockData && frame.Type == FrameType.Data && frame.Length > 0)
+            {
+                Blocked.Set();
+                Release.Wait(Bound);
+            }
+        });
+
+        // This transport has no queue of its own: whatever the session counts as pending is in the session's outbox.
+        // After 50 calls it stops answering at once, so that a busy loop ends before it overflows the stack.
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _spaceChecks) <= 50 ? default : new ValueTask(Space.Task);
+    }
+
+    // ---------------------------------------------------------------- 3. user transport code under the session lock
+
+    // MuxSession's remarks: "No user code runs under that lock: not ... even a call to a transport of your own". But
+    // TakeWriteRoomLocked/GrantWriteRoomLocked read _output.PendingBytes (-> transport.PendingWriteBytes), the watchdog
+    // reads transport.BytesWritten, and WatchRoomLocked calls transport.WaitForWriteSpaceAsync (through the base
+    // WatchWriteSpace), all under the lock. A transport whose PendingWriteBytes takes the lock its own slow OnNext holds
+    // (the obvious way to write one) then stalls the whole session, the reader included, behind one network send.
+    [Test]
+    public void A_user_transport_is_never_called_under_the_session_lock()
+    {
+        var transport = new LockCheckingTransport();
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = new TestScheduler(), MaxWriteQueueBytes = 1024 });
+        transport.Session = session;
+        var stream = session.Open();
+        transport.Pending = 4096; // the transport's own queue is full: the writer waits for room and the watchdog arms
+        _ = stream.WriteAsync(new byte[10]).AsTask();
+
+        Assert.That(transport.CalledUnderLock, Is.Empty,
+            "members of a user's FrameTransport called while the session lock was held");
+    }
+
+    private sealed class LockCheckingTransport : FrameTransport
+    {
+        private readonly Subject<Frame> _inbound = new();
+        private IObserver<Frame>? _outbound;
+
+        public MuxSession? Session { get; set; }
+        public long Pending { get; set; }
+        public SortedSet<string> CalledUnderLock { get; } = [];
+
+        public override IObservable<Frame> Inbound => _inbound;
+        public override IObserver<Frame> Outbound => _outbound ??= Observer.Create<Frame>(_ => Check(nameof(Outbound)));
+
+        public override long PendingWriteBytes
+        {
+            get
+            {
+                Check(nameof(PendingWriteBytes));
+                return Pending;
+            }
+        }
+
+        public override long BytesWritten
+        {
+            get
+            {
+                Check(nameof(BytesWritten));
+                return 0;
+            }
+        }
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default)
+        {
+            Check(nameof(WaitForWriteSpaceAsync));
+            return Pending <= threshold ? default : new ValueTask(Task.Delay(Timeout.Infinite, cancellationToken));
+        }
+
+        private void Check(string member)
+        {
+            if (Session?.Lock.IsHeldByCurrentThread == true)
+            {
+                CalledUnderLock.Add(member);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
+    private static async Task<(MuxSession Client, MuxSession Server, MuxStream[] ClientStreams, MuxStream[] ServerStreams)> RealPairAsync(int streams)
+    {
+        var (left, right) = FrameTransport.CreateInMemoryPair(TaskPoolScheduler.Default);
+        var client = MuxSession.Client(left);
+        var server = MuxSession.Server(right);
+        var opened = new MuxStream[streams];
+        var accepted = new MuxStream[streams];
+        for (int i = 0; i < streams; i++)
+        {
+            opened[i] = client.Open();
+            accepted[i] = await server.AcceptAsync().WaitAsync(Bound);
+        }
+        return (client, server, opened, accepted);
+    }
+
+    /// <summary>Disposes without hanging the suite when a finding has left threads stuck.</summary>
+    private static void DisposeBounded(params MuxSession[] sessions)
+    {
+        foreach (var session in sessions)
+        {
+            _ = session.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(2));
+        }
+    }
+}
