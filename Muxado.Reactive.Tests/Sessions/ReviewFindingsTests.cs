@@ -195,6 +195,117 @@ public class ReviewFindingsTests
         }
     }
 
+    // ---------------------------------------------------------------- 4. the write watchdog is not armed by window waits
+
+    // ArmWriteWatchdogLocked runs only when a writer queues for room (WaitForWriteRoomLocked) or when control frames push
+    // the queue past MaxWriteQueueBytes (WriteFrameLocked). A writer that waits for the peer's window instead (the window
+    // is checked first) arms nothing, so bytes can sit in a transport that accepts nothing for ever: the session never
+    // ends, although WriteTimeout's docs say writers wait at most that long on such a transport. With the defaults a full
+    // window happens to overshoot the queue bound by its frame headers and arms it; any WindowSize below
+    // MaxWriteQueueBytes (or a larger MaxWriteQueueBytes, which the docs discuss) does not.
+    [Test]
+    public void A_transport_that_accepts_nothing_ends_the_session_even_when_the_writer_waits_for_window()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var transport = new StuckTransport();
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler, WindowSize = 64 * 1024 });
+        var stream = session.Open();
+        var write = stream.WriteAsync(new byte[100 * 1024]).AsTask();
+
+        scheduler.RunToInline(TimeSpan.FromSeconds(60).Ticks);
+
+        Assert.That(transport.PendingWriteBytes, Is.GreaterThan(64 * 1024), "a window's worth of DATA waits in the transport");
+        Assert.That(write.IsCompleted && session.Completion.IsCompleted, Is.True,
+            "60 s with nothing accepted: the session should have ended with WriteTimeout after 10 s");
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
+    }
+
+    /// <summary>A transport whose queue takes frames and never writes a byte of them (a peer that stopped reading TCP).</summary>
+    private sealed class StuckTransport : FrameTransport
+    {
+        private readonly Subject<Frame> _inbound = new();
+        private IObserver<Frame>? _outbound;
+        private long _pending;
+
+        public override IObservable<Frame> Inbound => _inbound;
+        public override IObserver<Frame> Outbound => _outbound ??= Observer.Create<Frame>(f => Interlocked.Add(ref _pending, f.WireLength));
+        public override long PendingWriteBytes => Interlocked.Read(ref _pending);
+        public override long BytesWritten => 0;
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
+            PendingWriteBytes <= threshold ? default : new ValueTask(Task.Delay(Timeout.Infinite, cancellationToken));
+    }
+
+    // ---------------------------------------------------------------- 5. progress is measured per batch write
+
+    // The watchdog counts progress by transport.BytesWritten, which CoalescingFrameWriter advances only when a whole
+    // batch write returns; a batch holds everything queued meanwhile, up to MaxWriteQueueBytes (256 KiB). So a link on
+    // which one batch takes longer than WriteTimeout dies although bytes flow all the time: with the defaults any stream
+    // transport under 25.6 KiB/s (256 KiB / 10 s), the figure issue 10 reported. This is issue 10's own example: a
+    // stream throttled to 8 KiB per 62 ms (about 129 KiB/s) with WriteTimeout = 1 s, moving one window (256 KiB, 2 s).
+    [Test]
+    public async Task A_slow_but_steady_stream_transport_is_not_ended_by_the_write_watchdog()
+    {
+        var wire = new ThrottledStream(bytesPerStep: 8 * 1024, step: TimeSpan.FromMilliseconds(62));
+        var session = MuxSession.Create(wire, SessionRole.Client, new MuxSessionOptions { WriteTimeout = TimeSpan.FromSeconds(1) });
+        var stream = session.Open();
+
+        var write = stream.WriteAsync(new byte[256 * 1024]).AsTask();
+        var outcome = await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(10)));
+
+        bool alive = !session.Completion.IsCompleted;
+        long moved = wire.Accepted;
+        DisposeBounded(session);
+        Assert.That(outcome, Is.SameAs(write));
+        Assert.That(alive, Is.True,
+            $"bytes flowed at about 129 KiB/s ({moved} accepted) yet the session ended: {(write.Exception?.InnerException?.Message ?? "")}");
+        Assert.That(write.IsCompletedSuccessfully, Is.True);
+    }
+
+    /// <summary>A stream that takes written bytes at a steady rate, a piece at a time (a slow link); reads wait for ever.</summary>
+    private sealed class ThrottledStream(int bytesPerStep, TimeSpan step) : Stream
+    {
+        private long _accepted;
+
+        public long Accepted => Interlocked.Read(ref _accepted);
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            for (int done = 0; done < buffer.Length; done += bytesPerStep)
+            {
+                await Task.Delay(step, cancellationToken);
+                Interlocked.Add(ref _accepted, Math.Min(bytesPerStep, buffer.Length - done));
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
