@@ -306,6 +306,84 @@ public class ReviewFindingsTests
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 
+    // ---------------------------------------------------------------- 6. a transport close that throws: Completion never completes
+
+    // MuxSession.End closes the transport (CloseTransport -> CloseOnce -> DisposeTransportAsync) before it completes
+    // Completion and Ended. DisposeTransportAsync is not async: a connection (or inbound subscription) whose Dispose throws
+    // throws out of End itself, so Completion ("completes, never faults, when the session has ended") never completes,
+    // Ended never fires, DisposeAsync throws, and every later DisposeAsync awaits Completion for ever. A WebSocket
+    // adapter that throws on closing an already aborted socket is enough. (When the close happens later, on the linger
+    // timer, the same exception escapes onto the scheduler's thread instead.)
+    [Test]
+    public void Completion_completes_even_if_the_transport_throws_while_closing()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var transport = FrameTransport.Create(new Subject<Frame>(), Observer.Create<Frame>(_ => { }),
+            Disposable.Create(() => throw new IOException("the socket was already aborted")));
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
+
+        var disposing = session.DisposeAsync().AsTask();
+        scheduler.RunToInline(TimeSpan.FromSeconds(5).Ticks);
+        string? disposeFailure = disposing.Exception?.InnerException?.Message; // observed here, so only the finding fails
+
+        Assert.That(session.Completion.IsCompleted, Is.True, "the session has ended; its end must be reported");
+        Assert.That(disposeFailure, Is.Null, "DisposeAsync threw");
+    }
+
+    // ---------------------------------------------------------------- 7. the atomic hand-off ends at the first Rx operator
+
+    // Received hands a chunk to the observer attached at that instant, and counts it consumed when that observer's OnNext
+    // returns. When that observer is an Rx operator's sink (TakeUntil, Switch, Timeout, Amb, or any sink once disposed:
+    // Sink.Dispose swaps in a NopObserver before it disposes upstream), the operator may drop the chunk; the library
+    // still credits it, and the next reader never sees it. This is the loss of issue 10 ("Rx's sink drops it"), moved
+    // from the library's own wrapper into the user's first operator: "a reader that leaves leaves what it has not been
+    // handed for the next one" does not hold for a reader written as stream.Received.TakeUntil(stop).
+    [Test]
+    public async Task Leaving_Received_with_TakeUntil_leaves_the_chunk_in_flight_for_the_next_reader()
+    {
+        var (client, server, opened, accepted) = await RealPairAsync(1);
+        var stop = new Subject<Unit>();
+        using var twoInFlight = new ManualResetEventSlim();
+        using var ended = new ManualResetEventSlim();
+        var firstReader = new List<byte>();
+        using var subscription = accepted[0].Received
+            .Do(chunk =>
+            {
+                if (chunk.Span[0] == 2)
+                {
+                    twoInFlight.Set();
+                    ended.Wait(Bound); // the stop comes while this chunk is on its way
+                }
+            })
+            .TakeUntil(stop)
+            .Subscribe(chunk =>
+            {
+                lock (firstReader)
+                {
+                    firstReader.AddRange(chunk.ToArray());
+                }
+            }, ended.Set);
+
+        await opened[0].WriteAsync(new byte[] { 1 }).AsTask().WaitAsync(Bound);
+        await WaitUntil(() => { lock (firstReader) { return firstReader.Count == 1; } });
+        await opened[0].WriteAsync(new byte[] { 2 }).AsTask().WaitAsync(Bound);
+        Assert.That(twoInFlight.Wait(Bound), Is.True);
+        await Task.Run(() => stop.OnNext(Unit.Default)).WaitAsync(Bound);
+        await opened[0].WriteAsync(new byte[] { 3 }).AsTask().WaitAsync(Bound);
+        await opened[0].CloseWriteAsync().AsTask().WaitAsync(Bound);
+
+        var nextReader = new List<byte>();
+        using var bounded = new CancellationTokenSource(Bound);
+        await foreach (var chunk in accepted[0].ReadAllAsync(bounded.Token))
+        {
+            nextReader.AddRange(chunk.ToArray());
+        }
+        DisposeBounded(client, server);
+        Assert.That(firstReader.Concat(nextReader).ToArray(), Is.EqualTo(new byte[] { 1, 2, 3 }),
+            "byte 2 was neither seen by the first reader nor left for the next one (and its credit went back)");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
@@ -322,6 +400,16 @@ public class ReviewFindingsTests
             accepted[i] = await server.AcceptAsync().WaitAsync(Bound);
         }
         return (client, server, opened, accepted);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "condition not met in time");
+            await Task.Delay(5);
+        }
     }
 
     /// <summary>Disposes without hanging the suite when a finding has left threads stuck.</summary>
