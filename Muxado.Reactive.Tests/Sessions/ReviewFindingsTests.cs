@@ -384,6 +384,67 @@ public class ReviewFindingsTests
             "byte 2 was neither seen by the first reader nor left for the next one (and its credit went back)");
     }
 
+    // ---------------------------------------------------------------- 8. a given-back stream is "accepted" twice
+
+    // HandOffQueue.EnqueueLocked calls Taken (StreamEvents' Accepted) when it hands a stream to a waiting AcceptAsync. If
+    // that caller's token fires before the completion runs on the scheduler, WaitAsync gives the stream back to the head
+    // of the queue (right), but the next taker's TakeLocked/TakeAsync calls Taken again: a watcher sees Accepted twice.
+    [Test]
+    public void A_stream_given_back_by_a_cancelled_accept_is_reported_accepted_once()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var wire = new Subject<Frame>();
+        var server = MuxSession.Server(FrameTransport.Create(wire, Observer.Create<Frame>(_ => { })), new MuxSessionOptions { Scheduler = scheduler });
+        var events = new List<StreamEvent>();
+        using var watching = server.StreamEvents.Subscribe(events.Add);
+        using var cancel = new CancellationTokenSource();
+
+        var givenUp = server.AcceptAsync(cancel.Token);
+        wire.OnNext(Frame.Data(1, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn)); // handed to the waiting accept ...
+        cancel.Cancel();                                                         // ... which gives up before it runs
+        var next = server.AcceptAsync();
+        scheduler.RunUntilIdleInline();
+
+        Assert.That(givenUp.IsCanceled, Is.True);
+        Assert.That(next.IsCompletedSuccessfully, Is.True, "the stream went to the next taker");
+        Assert.That(events.Where(e => e.Kind == StreamEventKind.Accepted).Select(e => e.StreamId).ToArray(), Is.EqualTo(new uint[] { 1 }),
+            "stream 1 was taken once");
+    }
+
+    // ---------------------------------------------------------------- 9. dead streams fill the typed backlog
+
+    // An untyped stream reset before anyone took it leaves the backlog (MuxStream.AbortLocked ->
+    // RemoveFromAcceptQueueLocked), because "keeping it would let a peer fill the backlog with dead streams". Typed
+    // accepting has a second queue (_typed) with the same AcceptBacklog bound (OnUntypedStream), and nothing removes a
+    // reset stream from it: a peer that opens AcceptBacklog typed streams and resets them gets every later stream refused
+    // with AcceptQueueFull until the application has taken the dead ones, which it is then handed first.
+    [Test]
+    public async Task Typed_streams_reset_before_being_taken_leave_the_typed_backlog()
+    {
+        await using var pair = new SessionPair(new MuxSessionOptions { AcceptBacklog = 2 });
+        Assert.That(pair.Server.AcceptTypedAsync(new CancellationToken(canceled: true)).IsCanceled, Is.True); // starts typed accepting
+        var doomed = new List<MuxStream>();
+        for (int i = 0; i < 2; i++)
+        {
+            var opening = pair.Client.OpenTypedAsync(7).AsTask();
+            pair.Run();
+            doomed.Add(await opening);
+        }
+        doomed.ForEach(s => s.Reset());
+        pair.Run();
+
+        var live = pair.Client.OpenTypedAsync(8).AsTask();
+        pair.Run();
+        var liveId = (await live).Id;
+        var accept = pair.Server.AcceptTypedAsync();
+        pair.Run();
+
+        Assert.That(pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst && f.Frame.StreamId == liveId).Select(f => f.Frame.ErrorCode).ToArray(),
+            Is.Empty, "the live stream is not refused because of two dead ones");
+        Assert.That(accept.IsCompletedSuccessfully ? accept.Result.Stream.Id : 0u, Is.EqualTo(liveId), "the live stream is the one handed out");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
