@@ -445,6 +445,57 @@ public class ReviewFindingsTests
         Assert.That(accept.IsCompletedSuccessfully ? accept.Result.Stream.Id : 0u, Is.EqualTo(liveId), "the live stream is the one handed out");
     }
 
+    // ---------------------------------------------------------------- 10. Heartbeat.DisposeAsync waits for the echo's OnNext
+
+    // The same root cause as finding 1, inside the library: Heartbeat raises Events from OnEcho, i.e. inside the delivery
+    // of its stream's Received, and DisposeAsync disposes that subscription, which waits for the delivery. So the natural
+    //   Events.Subscribe(e => { lock (state) { ... } });   and elsewhere   lock (state) { heartbeat.DisposeAsync(); }
+    // deadlocks when a beat is reported while the lock is held; Heartbeat's docs give no hint that disposing may block on
+    // an Events handler. (Without any user lock: Events is a synchronised subject, so a timeout handler that disposes the
+    // heartbeat deadlocks the same way with an echo that arrives meanwhile.) Here the handler gives up after 3 s so that
+    // the threads unwind.
+    [Test]
+    public async Task Disposing_a_heartbeat_under_a_lock_its_event_handler_takes_does_not_deadlock()
+    {
+        var (client, server, _, _) = await RealPairAsync(0);
+        // Typed accepting answers heartbeats; the accept itself fails when the sessions end (observed, not a finding).
+        _ = server.AcceptTypedAsync().ContinueWith(t => t.Exception, TaskScheduler.Default);
+        var heartbeat = await Heartbeat.StartAsync(client, TimeSpan.FromMilliseconds(20)).WaitAsync(Bound);
+        var state = new object();
+        using var beatInHandler = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
+        int beats = 0;
+        using var watching = heartbeat.Events.Subscribe(e =>
+        {
+            if (e.IsTimeout || Interlocked.Increment(ref beats) != 1)
+            {
+                return;
+            }
+            beatInHandler.Set();
+            if (Monitor.TryEnter(state, TimeSpan.FromSeconds(3)))
+            {
+                Monitor.Exit(state);
+            }
+        });
+
+        var disposer = new Thread(() =>
+        {
+            lock (state)
+            {
+                holding.Set();
+                beatInHandler.Wait(Bound);
+                heartbeat.DisposeAsync().AsTask().Wait(Bound);
+            }
+        }) { IsBackground = true };
+        disposer.Start();
+
+        Assert.That(holding.Wait(Bound) && beatInHandler.Wait(Bound), Is.True, "a beat is being reported while the lock is held");
+        bool disposed = disposer.Join(TimeSpan.FromSeconds(2));
+        disposer.Join(Bound);
+        DisposeBounded(client, server);
+        Assert.That(disposed, Is.True, "DisposeAsync blocked on the Events handler's delivery, which waited for the disposer's lock");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
