@@ -496,6 +496,51 @@ public class ReviewFindingsTests
         Assert.That(disposed, Is.True, "DisposeAsync blocked on the Events handler's delivery, which waited for the disposer's lock");
     }
 
+    // ---------------------------------------------------------------- 11. the typed-read deadline can fire into a disposed CTS
+
+    // ReadTypeAsync schedules "late.Cancel()" on the session's scheduler and disposes that schedule, then the CTS, once
+    // the type has arrived. Disposing a scheduled item cannot stop one that has already started (DeliveryScheduler's
+    // WorkItem.Run checks _cancelled and then invokes): a deadline that fires as the type arrives calls Cancel on a
+    // disposed CancellationTokenSource, and the ObjectDisposedException ends the process from the delivery thread. The
+    // scheduler below lets every timer run, as one that had already started would.
+    [Test]
+    public void A_type_read_deadline_that_fires_as_the_type_arrives_does_not_throw()
+    {
+        using var inline = new InlineContinuations();
+        var clock = new TestScheduler();
+        var (left, right) = FrameTransport.CreateInMemoryPair(clock);
+        var client = MuxSession.Client(left, new MuxSessionOptions { Scheduler = clock });
+        var server = MuxSession.Server(right, new MuxSessionOptions { Scheduler = new TimersAlreadyStarted(clock) });
+        var accept = server.AcceptTypedAsync();
+        _ = client.OpenTypedAsync(5).AsTask();
+        clock.RunToInline(TimeSpan.FromSeconds(1).Ticks, 10_000);
+        Assert.That(accept.IsCompletedSuccessfully, Is.True, "the type arrived in time");
+
+        Assert.DoesNotThrow(() => clock.RunToInline(clock.Clock + TimeSpan.FromSeconds(11).Ticks, 10_000),
+            "the deadline's action, already running when its schedule was disposed, must be harmless");
+    }
+
+    /// <summary>A scheduler on whose timers disposal comes too late: each one runs, as if it had already started.</summary>
+    private sealed class TimersAlreadyStarted(TestScheduler inner) : IScheduler
+    {
+        public DateTimeOffset Now => inner.Now;
+
+        public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
+            inner.Schedule(state, (_, s) => action(this, s));
+
+        public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action)
+        {
+            inner.Schedule(state, dueTime, (_, s) => action(this, s));
+            return Disposable.Empty;
+        }
+
+        public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action)
+        {
+            inner.Schedule(state, dueTime, (_, s) => action(this, s));
+            return Disposable.Empty;
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
