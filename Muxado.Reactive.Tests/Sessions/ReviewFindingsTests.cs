@@ -541,6 +541,95 @@ public class ReviewFindingsTests
         }
     }
 
+    // ---------------------------------------------------------------- 12. a blocking write behind a reservation for an async one
+
+    // Blocking waiters (the Stream bridge's synchronous Write) are completed directly so that a caller on a
+    // single-threaded scheduler cannot deadlock on its own thread. But write room is granted in FIFO order as a
+    // reservation, and GrantWriteRoomLocked grants nothing while a reservation is out (_grantsOut > 0). So:
+    //   W1 (async, any thread) queues for room; W2 (Stream.Write inside a handler on an EventLoopScheduler) queues behind;
+    //   room frees: W1 is granted everything, its completion is scheduled on the event loop, which W2 is blocking;
+    //   W1 never runs, its reservation is never used or returned, W2 is never granted: the event loop is dead.
+    [Test]
+    public async Task A_synchronous_write_on_the_event_loop_does_not_deadlock_behind_an_async_writer()
+    {
+        using var loop = new EventLoopScheduler();
+        var transport = new ControlledTransport { Pending = 4096 };
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = loop, MaxWriteQueueBytes = 1024 });
+        var first = session.Open();
+        var second = session.Open();
+
+        var w1 = first.WriteAsync(new byte[100]).AsTask(); // waits for room
+        using var w2Started = new ManualResetEventSlim();
+        var w2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.Schedule(() =>
+        {
+            w2Started.Set();
+            try
+            {
+                second.AsStream().Write(new byte[100]); // a handler on the event loop writing through the Stream bridge
+                w2.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                w2.TrySetException(ex);
+            }
+        });
+        Assert.That(w2Started.Wait(Bound), Is.True);
+        transport.Drain(); // room for both writes
+
+        bool w2Done = await Task.WhenAny(w2.Task, Task.Delay(TimeSpan.FromSeconds(2))) == w2.Task;
+        DisposeBounded(session); // fails the waiting writers, which unblocks the loop
+        _ = w1.Exception;
+        _ = w2.Task.Exception;
+        Assert.That(w2Done, Is.True, "the blocking write waits for room reserved for W1, whose completion waits for the blocked loop");
+    }
+
+    /// <summary>A user's transport whose queue size the test sets; Drain empties it and wakes those waiting for space.</summary>
+    private sealed class ControlledTransport : FrameTransport
+    {
+        private readonly Subject<Frame> _inbound = new();
+        private readonly object _gate = new();
+        private readonly List<TaskCompletionSource> _spaceWaiters = [];
+        private IObserver<Frame>? _outbound;
+        private long _pending;
+
+        public long Pending
+        {
+            get => Interlocked.Read(ref _pending);
+            set => Interlocked.Exchange(ref _pending, value);
+        }
+
+        public override IObservable<Frame> Inbound => _inbound;
+        public override IObserver<Frame> Outbound => _outbound ??= Observer.Create<Frame>(_ => { });
+        public override long PendingWriteBytes => Pending;
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default)
+        {
+            lock (_gate)
+            {
+                if (Pending <= threshold)
+                {
+                    return default;
+                }
+                var space = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _spaceWaiters.Add(space);
+                return new ValueTask(space.Task);
+            }
+        }
+
+        public void Drain()
+        {
+            List<TaskCompletionSource> waiters;
+            lock (_gate)
+            {
+                Pending = 0;
+                waiters = [.. _spaceWaiters];
+                _spaceWaiters.Clear();
+            }
+            waiters.ForEach(w => w.TrySetResult());
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>Two sessions over the in-memory pair on real threads, with the library's default scheduler.</summary>
