@@ -561,6 +561,7 @@ public class ReviewFindingsTests
         var w1 = first.WriteAsync(new byte[100]).AsTask(); // waits for room
         using var w2Started = new ManualResetEventSlim();
         var w2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = w2.Task.ContinueWith(t => t.Exception, TaskScheduler.Default); // its failure at dispose is not the finding
         loop.Schedule(() =>
         {
             w2Started.Set();
@@ -579,8 +580,7 @@ public class ReviewFindingsTests
 
         bool w2Done = await Task.WhenAny(w2.Task, Task.Delay(TimeSpan.FromSeconds(2))) == w2.Task;
         DisposeBounded(session); // fails the waiting writers, which unblocks the loop
-        _ = w1.Exception;
-        _ = w2.Task.Exception;
+        _ = w1.ContinueWith(t => t.Exception, TaskScheduler.Default);
         Assert.That(w2Done, Is.True, "the blocking write waits for room reserved for W1, whose completion waits for the blocked loop");
     }
 
@@ -627,6 +627,59 @@ public class ReviewFindingsTests
                 _spaceWaiters.Clear();
             }
             waiters.ForEach(w => w.TrySetResult());
+        }
+    }
+
+    // ---------------------------------------------------------------- 13. a faulted wait for write space goes unobserved
+
+    // FrameTransport.WatchWriteSpace (the base, used for every user transport) does
+    //   _ = wait.AsTask().ContinueWith(_ => callback(), ...)
+    // which never looks at the antecedent, and MuxSession.CloseTransport does the same with the linger's wait
+    // (written.AsTask().ContinueWith, where written awaits the transport's WaitForWriteSpaceAsync(0)) and with
+    // DisposeTransportAsync().ContinueWith. A transport that fails its pending space waits when it closes (as
+    // ObjectDisposedException, say) therefore leaves an unobserved task exception behind. The suite's
+    // FailOnUnobservedExceptions check reports it after this test's body has passed.
+    [Test]
+    public async Task A_user_transport_that_fails_its_space_waits_on_close_leaves_no_unobserved_exception()
+    {
+        var transport = new FailingSpaceTransport { Pending = 4096 };
+        var session = MuxSession.Client(transport, new MuxSessionOptions { MaxWriteQueueBytes = 1024 });
+        var stream = session.Open();
+        var write = stream.WriteAsync(new byte[100]).AsTask(); // waits for room: the session watches the transport
+        await WaitUntil(() => transport.Waiting);
+
+        await session.DisposeAsync().AsTask().WaitAsync(Bound);
+        Assert.That(async () => await write, Throws.InstanceOf<MuxadoException>());
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
+    private sealed class FailingSpaceTransport : FrameTransport
+    {
+        private readonly Subject<Frame> _inbound = new();
+        private readonly TaskCompletionSource _space = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private IObserver<Frame>? _outbound;
+
+        public long Pending { get; set; }
+        public bool Waiting { get; private set; }
+        public override IObservable<Frame> Inbound => _inbound;
+        public override IObserver<Frame> Outbound => _outbound ??= Observer.Create<Frame>(_ => { });
+        public override long PendingWriteBytes => Pending;
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default)
+        {
+            if (Pending <= threshold)
+            {
+                return default;
+            }
+            Waiting = true;
+            return new ValueTask(_space.Task);
+        }
+
+        public override ValueTask DisposeAsync()
+        {
+            _space.TrySetException(new ObjectDisposedException(nameof(FailingSpaceTransport)));
+            return base.DisposeAsync();
         }
     }
 
