@@ -249,7 +249,8 @@ public class WriteProgressTests
         // control frames never wait for room by design and are not what this bound is about.
         using var inline = new InlineContinuations();
         var scheduler = new TestScheduler();
-        var link = ThrottledLink.CreateSink(scheduler, 64 * MiB, queueing);
+        // 4 MiB/s: 40 KiB leave per tick, so room is granted while the queue is part full, where an unbounded grant shows.
+        var link = ThrottledLink.CreateSink(scheduler, 4 * MiB, queueing);
         var options = new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false };
         var session = MuxSession.Client(link, options);
         long bound = options.MaxWriteQueueBytes;
@@ -258,7 +259,7 @@ public class WriteProgressTests
 
         var streams = Enumerable.Range(0, writers).Select(_ => session.Open()).ToList();
         var writes = streams.Select(s => s.WriteAsync(data).AsTask()).ToList();
-        scheduler.RunToInline(TimeSpan.FromSeconds(30).Ticks, maxSteps: 1_000_000);
+        scheduler.RunToInline(TimeSpan.FromSeconds(40).Ticks, maxSteps: 1_000_000);
 
         Assert.That(link.MaxPending, Is.LessThanOrEqualTo(bound + slack),
             $"the transport's queue peaked at {link.MaxPending} bytes with {writers} writers; the bound is {bound} (+{slack})");
