@@ -241,7 +241,7 @@ public class StreamBridgeTests
         Assert.That(buffer.AsSpan(0, read).ToArray(), Is.EqualTo(B("hello")));
 
         var writer = Blocking(() => io.Write(new byte[3 * Window], 0, 3 * Window));
-        WaitUntilBlocked(writer);
+        WaitUntilBlocked(writer, () => WindowLeft(session, 3) == 0); // blocked after sending the window, not before
         Assert.That(DataWritten(transport), Is.EqualTo(Window), "one window went out; Write blocks for more");
         transport.Peer.OnNext(Frame.WndInc(3, 2 * Window));
         Assert.That(writer.Join(Bound), Is.True, "the blocked Write returned without the scheduler");
@@ -286,6 +286,14 @@ public class StreamBridgeTests
         Assert.That(Task.WhenAll(client.DisposeAsync().AsTask(), server.DisposeAsync().AsTask()).Wait(Bound), Is.True);
     }
 
+    private static long WindowLeft(MuxSession session, uint id)
+    {
+        using (session.Lock.Enter())
+        {
+            return session.Core.SendWindowOf(id);
+        }
+    }
+
     private static long DataWritten(ManualTransport transport) =>
         transport.Written.Where(f => f.Type == FrameType.Data).Sum(f => (long)f.Length);
 
@@ -296,12 +304,15 @@ public class StreamBridgeTests
         return thread;
     }
 
-    /// <summary>Waits (bounded) until <paramref name="thread"/> blocks in a wait, so that what comes next finds it blocked.</summary>
-    private static void WaitUntilBlocked(Thread thread)
+    /// <summary>
+    /// Waits (bounded) until <paramref name="thread"/> blocks in a wait, after <paramref name="reached"/> holds, so that
+    /// what comes next finds it blocked.
+    /// </summary>
+    private static void WaitUntilBlocked(Thread thread, Func<bool>? reached = null)
     {
         var deadline = DateTime.UtcNow + Bound;
         var spin = new SpinWait();
-        while ((thread.ThreadState & ThreadState.WaitSleepJoin) == 0)
+        while (!(reached?.Invoke() ?? true) || (thread.ThreadState & ThreadState.WaitSleepJoin) == 0)
         {
             Assert.That(thread.IsAlive, Is.True, "the call returned instead of blocking");
             Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the call never blocked");

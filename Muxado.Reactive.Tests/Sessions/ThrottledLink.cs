@@ -85,9 +85,6 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
     /// <summary>The times at which the queue ran empty.</summary>
     public List<long> RanEmptyAt { get; } = [];
 
-    /// <summary>Called after each enqueue with the pending bytes then (on the thread that wrote).</summary>
-    public Action<long>? OnEnqueued { get; set; }
-
     public override IObservable<Frame> Inbound => this;
 
     public override IObserver<Frame> Outbound => this;
@@ -147,7 +144,6 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
 
     public void OnNext(Frame value)
     {
-        long pending;
         lock (_gate)
         {
             if (_closed || _completeWhenDrained)
@@ -164,11 +160,9 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
             _queue.Enqueue((copy, header));
             Queued.Add(header);
             _pending += header.WireLength;
-            pending = _pending;
-            MaxPending = Math.Max(MaxPending, pending);
+            MaxPending = Math.Max(MaxPending, _pending);
             StartTickingLocked();
         }
-        OnEnqueued?.Invoke(pending);
     }
 
     public void OnCompleted()

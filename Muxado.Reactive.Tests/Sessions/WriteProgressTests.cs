@@ -299,7 +299,7 @@ public class WriteProgressTests
         Assert.That(writes.Where(w => !w.IsCompletedSuccessfully), Is.Empty);
         var firstBytes = link.Queued.Where(f => f.Type == FrameType.Data && f.Length > 0 && f.StreamId != filler.Id)
             .Select(f => f.StreamId).Distinct().ToList();
-        Assert.That(firstBytes, Is.EqualTo(order.Select(s => s.Id)), "first bytes on the wire follow the order of waiting");
+        Assert.That(firstBytes, Is.EqualTo(order.Select(s => s.Id).ToList()), "first bytes on the wire follow the order of waiting");
     }
 
     // ---------------------------------------------------------------- GoAwayAsync
