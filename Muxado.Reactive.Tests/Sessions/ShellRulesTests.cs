@@ -279,6 +279,28 @@ public class ShellRulesTests
     }
 
     [Test]
+    public void OpenTypedAsync_waits_without_spinning_while_the_queue_has_room_for_less_than_the_type()
+    {
+        // The same grant loop with the default bound: the transport's queue leaves 2 bytes of room. The typed
+        // open must wait quietly until there is room for its 4 bytes, then go out when the transport drains.
+        using var inline = new InlineContinuations();
+        var scheduler = new TestScheduler();
+        var options = new MuxSessionOptions { Scheduler = scheduler };
+        var transport = new ManualTransport(scheduler) { Pending = options.MaxWriteQueueBytes - 2 };
+        var session = MuxSession.Client(transport, options);
+
+        var open = session.OpenTypedAsync(7).AsTask();
+        Assert.That(() => scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks, maxSteps: 10_000), Throws.Nothing,
+            "a waiting typed open schedules no work while nothing changes");
+        Assert.That(open.IsCompleted, Is.False, "2 bytes of room: the type waits");
+
+        transport.Drain();
+        scheduler.RunTo(TimeSpan.FromSeconds(2).Ticks, maxSteps: 10_000);
+        Assert.That(open.IsCompletedSuccessfully, Is.True, () => $"room came: the typed open completed ({open.Status})");
+        Assert.That(transport.Written[^1], Is.EqualTo(Frame.Data(open.Result.Id, new byte[] { 0, 0, 0, 7 })));
+    }
+
+    [Test]
     public async Task A_stream_that_never_sends_its_type_holds_up_no_typed_accept_nor_heartbeat_and_is_reset_at_the_deadline()
     {
         var typeDeadline = TimeSpan.FromSeconds(5);
