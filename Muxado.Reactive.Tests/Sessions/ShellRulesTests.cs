@@ -43,7 +43,11 @@ public class ShellRulesTests
 
         Assert.That(Failure(waiting), Is.InstanceOf<MuxadoException>(), () => $"the waiting write failed ({waiting.Status})");
         Assert.That(((MuxadoException)Failure(waiting)!).Code, Is.EqualTo(ErrorCode.StreamClosed));
-        Assert.That(Failure(queuedBehind), Is.InstanceOf<InvalidOperationException>(), "the write behind it finds the stream half-closed when its turn comes");
+        // Every write still pending when CloseWrite runs (waiting for window, or queued behind one that waits) was issued
+        // before it and fails the same way: StreamClosed. Only a write issued after the half-close is refused outright.
+        Assert.That(Failure(queuedBehind), Is.InstanceOf<MuxadoException>(), "the write behind it fails with the one in front");
+        Assert.That(((MuxadoException)Failure(queuedBehind)!).Code, Is.EqualTo(ErrorCode.StreamClosed));
+        Assert.That(Failure(stream.WriteAsync(new byte[1]).AsTask()), Is.InstanceOf<InvalidOperationException>(), "a write after the half-close is refused");
         var frames = pair.ClientFrames.Select(f => f.Frame).Where(f => f.StreamId == stream.Id).ToList();
         Assert.That(frames.Where(f => f.Type == FrameType.Data).Sum(f => f.Length), Is.EqualTo(Window), "what was sent stays sent");
         Assert.That(frames[^1], Is.EqualTo(Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin)), "and the FIN follows it");

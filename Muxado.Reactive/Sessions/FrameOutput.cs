@@ -37,6 +37,14 @@ internal abstract class FrameOutput
     /// </summary>
     public abstract bool WatchSpaceLocked(long threshold, Action callback);
 
+    /// <summary>
+    /// Reads the transport's own counters again, for <see cref="PendingBytes"/> and <see cref="BytesWritten"/>. Outside the
+    /// session lock: for a transport of the user's they are user code.
+    /// </summary>
+    public virtual void RefreshCounters()
+    {
+    }
+
     /// <summary>Where the frames written so far end. Under the session lock.</summary>
     public abstract long PositionLocked { get; }
 
@@ -291,6 +299,8 @@ internal abstract class FrameOutput
                 ((Outbox)self!).Refresh();
             }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+
+        public override void RefreshCounters() => Refresh();
 
         /// <summary>Reads the transport's counters again and fires a watch they satisfy.</summary>
         private void Refresh()

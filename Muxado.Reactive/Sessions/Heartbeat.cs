@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using System.Security.Cryptography;
+using Muxado.Reactive.Concurrency;
 
 namespace Muxado.Reactive;
 
@@ -28,10 +28,13 @@ public sealed class Heartbeat : IAsyncDisposable
     private readonly MuxSession _session;
     private readonly TimeSpan _interval;
     private readonly TimeSpan _timeout;
-    private readonly ISubject<HeartbeatEvent> _events = Subject.Synchronize(new Subject<HeartbeatEvent>());
+    // Events go to each watcher through its own serial drain: nobody's handler runs under _gate or on the stream's
+    // delivery, so disposing the heartbeat never waits for a handler (a handler that takes a lock the disposer holds
+    // used to deadlock against the synchronized subject this replaced).
+    private readonly DeferringLock _gate = new();
+    private readonly Broadcast<HeartbeatEvent> _events;
     private readonly CompositeDisposable _disposables = [];
     private readonly SerialDisposable _timeoutTimer = new();
-    private readonly object _gate = new();
     private readonly byte[] _echo = new byte[4];
     private MuxStream? _stream;
     private uint _expected;
@@ -45,10 +48,11 @@ public sealed class Heartbeat : IAsyncDisposable
         _session = session;
         _interval = interval;
         _timeout = interval + tolerance;
+        _events = new Broadcast<HeartbeatEvent>(_gate, session.Scheduler);
     }
 
-    /// <summary>Beats and timeouts; hot: subscribe before the first interval to see them all.</summary>
-    public IObservable<HeartbeatEvent> Events => _events.AsObservable();
+    /// <summary>Beats and timeouts; hot: subscribe before the first interval to see them all. Delivered on the session's scheduler.</summary>
+    public IObservable<HeartbeatEvent> Events => _events;
 
     /// <summary>The latency of each successful beat.</summary>
     public IObservable<TimeSpan> Latencies => Events.Where(e => !e.IsTimeout).Select(e => e.Latency);
@@ -77,7 +81,7 @@ public sealed class Heartbeat : IAsyncDisposable
     private void SendBeat()
     {
         uint value;
-        lock (_gate)
+        using (_gate.Enter())
         {
             if (_stopped || _awaitingEcho)
             {
@@ -110,9 +114,9 @@ public sealed class Heartbeat : IAsyncDisposable
 
     private void OnEcho(ReadOnlyMemory<byte> chunk)
     {
-        HeartbeatEvent? beat = null;
         Exception? mismatch = null;
-        lock (_gate)
+        bool beat = false;
+        using (_gate.Enter())
         {
             foreach (byte b in chunk.Span)
             {
@@ -130,10 +134,11 @@ public sealed class Heartbeat : IAsyncDisposable
                 {
                     mismatch = new MuxadoException(ErrorCode.ProtocolError, "heartbeat: echo does not match the beat");
                 }
-                else
+                else if (!_stopped)
                 {
                     var now = _session.Scheduler.Now;
-                    beat = new HeartbeatEvent(false, now - _sentAt, now);
+                    _events.PublishLocked(new HeartbeatEvent(false, now - _sentAt, now));
+                    beat = true;
                 }
             }
         }
@@ -141,10 +146,9 @@ public sealed class Heartbeat : IAsyncDisposable
         {
             Stop(mismatch);
         }
-        else if (beat is { } ok)
+        else if (beat)
         {
             ArmTimeout();
-            _events.OnNext(ok);
         }
     }
 
@@ -152,31 +156,27 @@ public sealed class Heartbeat : IAsyncDisposable
     private void ArmTimeout() =>
         _timeoutTimer.Disposable = _session.Scheduler.SchedulePeriodic(_timeout, () =>
         {
-            if (!Volatile.Read(ref _stopped))
+            using (_gate.Enter())
             {
-                _events.OnNext(new HeartbeatEvent(true, TimeSpan.Zero, _session.Scheduler.Now));
+                if (!_stopped)
+                {
+                    _events.PublishLocked(new HeartbeatEvent(true, TimeSpan.Zero, _session.Scheduler.Now));
+                }
             }
         });
 
     private void Stop(Exception? error)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             if (_stopped)
             {
                 return;
             }
             _stopped = true;
+            _events.EndLocked(error is null or MuxadoSessionException { End.IsClean: true } ? null : error);
         }
         _disposables.Dispose();
-        if (error is null or MuxadoSessionException { End.IsClean: true })
-        {
-            _events.OnCompleted();
-        }
-        else
-        {
-            _events.OnError(error);
-        }
     }
 
     /// <summary>Stops beating and closes the heartbeat stream.</summary>

@@ -12,6 +12,7 @@ public sealed partial class MuxSession
     // may take room. So MaxWriteQueueBytes bounds the DATA queued, and a burst of writers cannot starve an early one.
     private Queue<MuxStream>? _roomQueue;
     private bool _roomWatched;
+    private bool _servingRoomQueue; // room may go to the head of the queue now
     private Action? _onRoomFreed;
 
     // Streams whose writes may go on once the core has finished with the current frame (their window opened).
@@ -23,10 +24,14 @@ public sealed partial class MuxSession
     private TimeSpan _lastProgressAt;
     private Func<TimeSpan>? _elapsed;
 
-    /// <summary>Bytes of DATA <paramref name="stream"/> may queue now: free room, unless other streams wait for room ahead of it. Under the lock.</summary>
+    /// <summary>
+    /// Bytes of DATA <paramref name="stream"/> may queue now: free room when nobody waits for room; while streams wait,
+    /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the head of the queue in its turn (a stream pumped for
+    /// another reason, its window opening, waits for its turn like the others). Under the lock.
+    /// </summary>
     internal int WriteRoomLocked(MuxStream stream)
     {
-        if (_roomQueue is { Count: > 0 } && !ReferenceEquals(_roomQueue.Peek(), stream))
+        if (_roomQueue is { Count: > 0 } && !(_servingRoomQueue && ReferenceEquals(_roomQueue.Peek(), stream)))
         {
             return 0;
         }
@@ -63,15 +68,31 @@ public sealed partial class MuxSession
         }
     }
 
-    /// <summary>Room came: the streams waiting for it write, in order, until it is used up. Under the lock.</summary>
+    /// <summary>
+    /// Room came: the streams waiting for it write, in order, until it is used up. A stream that used the room and still
+    /// has more to write goes to the back of the queue (round robin): a bulk writer takes its turn, then the others
+    /// theirs, so none of them starves behind it. Under the lock.
+    /// </summary>
     private void PumpRoomQueueLocked()
     {
         while (_roomQueue is not null && _roomQueue.TryPeek(out var head))
         {
-            head.PumpLocked();
+            _servingRoomQueue = true;
+            try
+            {
+                head.PumpLocked();
+            }
+            finally
+            {
+                _servingRoomQueue = false;
+            }
             if (head.NeedsRoomLocked)
             {
-                return; // still at the head, watching for more room
+                if (_roomQueue.Count > 1)
+                {
+                    _roomQueue.Enqueue(_roomQueue.Dequeue());
+                }
+                return; // the room is used up: the next turn comes when the queue drains
             }
             _roomQueue.Dequeue();
             head.RoomQueued = false;
@@ -161,6 +182,7 @@ public sealed partial class MuxSession
     private void CheckWriteProgress()
     {
         SessionFault? fault = null;
+        _output.RefreshCounters(); // outside the lock: a transport of the user's counts its own bytes
         using (Lock.Enter())
         {
             if (_end is not null)

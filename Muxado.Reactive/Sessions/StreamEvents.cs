@@ -28,7 +28,7 @@ public sealed record StreamEvent(StreamEventKind Kind, uint StreamId, bool Local
 
 public sealed partial class MuxSession
 {
-    private List<StreamEventFeed>? _eventFeeds; // guarded by the session lock
+    private Broadcast<StreamEvent>? _streamEvents; // created by the first watcher, guarded by the session lock
 
     /// <summary>
     /// The life of every stream of the session, as it happens: opened, accepted, closed, reset. Hot: a subscriber sees
@@ -40,90 +40,32 @@ public sealed partial class MuxSession
     /// has not yet been handed stays in memory, so keep a watcher quick (or hand events on with <c>ObserveOn</c>).
     /// Nothing is recorded while nobody watches.
     /// </remarks>
-    public IObservable<StreamEvent> StreamEvents => new StreamEventsObservable(this);
+    public IObservable<StreamEvent> StreamEvents
+    {
+        get
+        {
+            using (Lock.Enter())
+            {
+                _streamEvents ??= new Broadcast<StreamEvent>(Lock, Scheduler);
+                if (_end is not null)
+                {
+                    _streamEvents.EndLocked(null);
+                }
+                return _streamEvents;
+            }
+        }
+    }
 
     /// <summary>Reports an event of <paramref name="stream"/> to every watcher. Under the lock.</summary>
     internal void PublishLocked(StreamEventKind kind, MuxStream stream, ErrorCode? code = null, bool byPeer = false)
     {
-        if (_eventFeeds is not { Count: > 0 })
+        if (_streamEvents is { IsWatchedLocked: true } events)
         {
-            return;
-        }
-        var e = new StreamEvent(kind, stream.Id, IsLocalId(stream.Id), code, byPeer);
-        foreach (var feed in _eventFeeds)
-        {
-            feed.PublishLocked(e);
+            events.PublishLocked(new StreamEvent(kind, stream.Id, IsLocalId(stream.Id), code, byPeer));
         }
     }
 
     private bool IsLocalId(uint id) => (id % 2 == 1) == (Role == SessionRole.Client);
 
-    private void EndStreamEventsLocked()
-    {
-        if (_eventFeeds is null)
-        {
-            return;
-        }
-        foreach (var feed in _eventFeeds)
-        {
-            feed.EndLocked();
-        }
-        _eventFeeds = null;
-    }
-
-    /// <summary>One watcher's queue of events.</summary>
-    private sealed class StreamEventFeed(MuxSession session) : ObserverDrain<StreamEvent>(session.Lock, session.Scheduler)
-    {
-        private readonly Queue<StreamEvent> _events = new();
-        private bool _ended;
-
-        public void PublishLocked(StreamEvent e)
-        {
-            _events.Enqueue(e);
-            SignalLocked();
-        }
-
-        public void EndLocked()
-        {
-            _ended = true;
-            SignalLocked();
-        }
-
-        protected override Next<StreamEvent> TakeLocked() =>
-            _events.TryDequeue(out var e) ? Next<StreamEvent>.Of(e)
-            : _ended ? Next<StreamEvent>.End(null)
-            : Next<StreamEvent>.Nothing;
-
-        // A watcher that throws is detached and hears nothing more; the streams are not its to reset.
-        protected override void OnObserverFaulted(StreamEvent item, Exception error)
-        {
-        }
-
-        protected override void OnDetachedLocked()
-        {
-            _events.Clear();
-            session._eventFeeds?.Remove(this);
-        }
-    }
-
-    private sealed class StreamEventsObservable(MuxSession session) : IObservable<StreamEvent>
-    {
-        public IDisposable Subscribe(IObserver<StreamEvent> observer)
-        {
-            ArgumentNullException.ThrowIfNull(observer);
-            var feed = new StreamEventFeed(session);
-            using (session.Lock.Enter())
-            {
-                if (session._end is not null)
-                {
-                    feed.EndLocked();
-                }
-                else
-                {
-                    (session._eventFeeds ??= []).Add(feed);
-                }
-            }
-            return (IDisposable?)feed.Attach(observer, "unreachable: a new feed has no observer") ?? System.Reactive.Disposables.Disposable.Empty;
-        }
-    }
+    private void EndStreamEventsLocked() => _streamEvents?.EndLocked(null);
 }
