@@ -1,8 +1,8 @@
 using System.Reactive.Linq;
-using NUnit.Framework;
-using static Muxado.Reactive.Tests.Testing.ReactiveTest;
+using Microsoft.Reactive.Testing;
+using static Microsoft.Reactive.Testing.ReactiveTest;
 
-namespace Muxado.Reactive.Tests.Testing;
+namespace Muxado.Reactive.Testing.Tests;
 
 [TestFixture]
 public class MarbleTests
@@ -10,27 +10,27 @@ public class MarbleTests
     [Test]
     public void DashesAreFrames_EventsTakeAFrame_TimeZeroIsTheOrigin()
     {
-        Marbles.Parse("-a-b-|").AssertEqual(OnNext(210, "a"), OnNext(230, "b"), OnCompleted<string>(250));
+        Expect(Marbles.Parse("-a-b-|"), OnNext(210, "a"), OnNext(230, "b"), OnCompleted<string>(250));
     }
 
     [Test]
     public void ValueMap_GivesCharactersTheirValues()
     {
         var values = new Dictionary<char, int> { ['a'] = 1, ['b'] = 2 };
-        Marbles.Parse("a-b|", values).AssertEqual(OnNext(200, 1), OnNext(220, 2), OnCompleted<int>(230));
+        Expect(Marbles.Parse("a-b|", values), OnNext(200, 1), OnNext(220, 2), OnCompleted<int>(230));
     }
 
     [Test]
     public void DigitsAndOtherCharactersAreValuesToo()
     {
-        Marbles.Parse("1 x").AssertEqual(OnNext(200, "1"), OnNext(210, "x"));
+        Expect(Marbles.Parse("1 x"), OnNext(200, "1"), OnNext(210, "x"));
     }
 
     [Test]
     public void Hash_IsTheDefaultMarbleError()
     {
         var messages = Marbles.Parse("--#");
-        messages.AssertEqual(OnError<string>(220, new MarbleException()));
+        Expect(messages, OnError<string>(220, new MarbleException()));
         Assert.That(messages[0].Value.Exception, Is.TypeOf<MarbleException>());
     }
 
@@ -46,15 +46,15 @@ public class MarbleTests
     [Test]
     public void Caret_IsTimeZero_AndWhatComesBeforeItIsNegative()
     {
-        Marbles.Parse("--a-^-b-|").AssertEqual(OnNext(180, "a"), OnNext(220, "b"), OnCompleted<string>(240));
+        Expect(Marbles.Parse("--a-^-b-|"), OnNext(180, "a"), OnNext(220, "b"), OnCompleted<string>(240));
     }
 
     [Test]
     public void Group_HappensAtItsOpeningParen_AndLastsOneFramePerCharacter()
     {
-        Marbles.Parse("a(bc)d|").AssertEqual(
+        Expect(Marbles.Parse("a(bc)d|"), 
             OnNext(200, "a"), OnNext(210, "b"), OnNext(210, "c"), OnNext(250, "d"), OnCompleted<string>(260));
-        Marbles.Parse("(a|)").AssertEqual(OnNext(200, "a"), OnCompleted<string>(200));
+        Expect(Marbles.Parse("(a|)"), OnNext(200, "a"), OnCompleted<string>(200));
     }
 
     [TestCase("a 10ms b", 100_210)]
@@ -64,41 +64,41 @@ public class MarbleTests
     [TestCase("a 0.5ms b", 5_210)]
     public void TimeProgression_AdvancesByItsDurationWithoutTakingAFrame(string marbles, long timeOfB)
     {
-        Marbles.Parse(marbles).AssertEqual(OnNext(200, "a"), OnNext(timeOfB, "b"));
+        Expect(Marbles.Parse(marbles), OnNext(200, "a"), OnNext(timeOfB, "b"));
     }
 
     [Test]
     public void TimeProgression_AtTheStart()
     {
-        Marbles.Parse("1s a").AssertEqual(OnNext(10_000_200, "a"));
+        Expect(Marbles.Parse("1s a"), OnNext(10_000_200, "a"));
     }
 
     [Test]
     public void TimeProgression_NeedsSpacesAround_OtherwiseItIsValues()
     {
-        Marbles.Parse("a10ms").AssertEqual(OnNext(200, "a"), OnNext(210, "1"), OnNext(220, "0"), OnNext(230, "m"), OnNext(240, "s"));
-        Marbles.Parse("a 1 b").AssertEqual(OnNext(200, "a"), OnNext(210, "1"), OnNext(220, "b"));
+        Expect(Marbles.Parse("a10ms"), OnNext(200, "a"), OnNext(210, "1"), OnNext(220, "0"), OnNext(230, "m"), OnNext(240, "s"));
+        Expect(Marbles.Parse("a 1 b"), OnNext(200, "a"), OnNext(210, "1"), OnNext(220, "b"));
     }
 
     [Test]
     public void WhitespaceIsIgnored()
     {
-        Marbles.Parse("  a  -  b  ").AssertEqual(Marbles.Parse("a-b"));
-        Marbles.Parse("  ^ a").AssertEqual(OnNext(210, "a"));
+        Expect(Marbles.Parse("  a  -  b  "), Marbles.Parse("a-b"));
+        Expect(Marbles.Parse("  ^ a"), OnNext(210, "a"));
     }
 
     [Test]
     public void OriginAndFrameLength_ArePerCall()
     {
-        Marbles.Parse("-a|", origin: 0, ticksPerFrame: 1).AssertEqual(OnNext(1, "a"), OnCompleted<string>(2));
+        Expect(Marbles.Parse("-a|", timing: new MarbleTiming(0, 1)), OnNext(1, "a"), OnCompleted<string>(2));
     }
 
     [Test]
-    public void OriginAndFrameLength_ComeFromTheScheduler()
+    public void Timing_SetsOriginAndFrameLength_AndRefusesAnEmptyFrame()
     {
-        var scheduler = new TestScheduler { MarbleOrigin = 0, TicksPerFrame = 100 };
-        scheduler.ParseMarbles("-a|").AssertEqual(OnNext(100, "a"), OnCompleted<string>(200));
-        Assert.That(() => scheduler.TicksPerFrame = 0, Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Expect(Marbles.Parse("-a|", timing: new MarbleTiming(0, 100)), OnNext(100, "a"), OnCompleted<string>(200));
+        Expect(Marbles.Parse("a", timing: MarbleTiming.At(5_000)), OnNext(5_000, "a"));
+        Assert.That(() => Marbles.Parse("-a|", timing: new MarbleTiming(0, 0)), Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 
     [Test]
@@ -106,10 +106,10 @@ public class MarbleTests
     {
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateColdObservable("-a-|");
-        xs.Messages.AssertEqual(OnNext(10, "a"), OnCompleted<string>(30));
+        Expect(xs.Messages, OnNext(10, "a"), OnCompleted<string>(30));
         var observer = scheduler.Start(() => xs.Select(x => x.ToUpperInvariant()));
-        scheduler.ExpectMarbles(observer.Messages, "-A-|");
-        scheduler.ExpectSubscriptions(xs.Subscriptions, "^--!");
+        observer.Messages.ExpectMarbles("-A-|");
+        xs.Subscriptions.ExpectSubscriptions("^--!");
     }
 
     [Test]
@@ -118,10 +118,10 @@ public class MarbleTests
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateHotObservable("-a-^-b-|");
         var observer = scheduler.Start(() => xs);
-        observer.Messages.AssertEqual(OnNext(220, "b"), OnCompleted<string>(240));
-        scheduler.ExpectMarbles(observer.Messages, "--b-|");
-        scheduler.ExpectMarbles(observer.Messages, "---^-b-|");
-        xs.Subscriptions.AssertEqual(Subscribe(200, 1000));
+        Expect(observer.Messages, OnNext(220, "b"), OnCompleted<string>(240));
+        observer.Messages.ExpectMarbles("--b-|");
+        observer.Messages.ExpectMarbles("---^-b-|");
+        RecordedAssert.AreEqual([Subscribe(200, 1000)], xs.Subscriptions);
     }
 
     [TestCase("^---!", 200, 240)]
@@ -129,6 +129,7 @@ public class MarbleTests
     [TestCase("(^!)", 200, 200)]
     [TestCase("^ 10tk !", 200, 220)]
     [TestCase("--^--", 220, Subscription.Infinite)]
+    [TestCase("-(^!)", 210, 210)]
     public void SubscriptionMarbles(string marbles, long subscribe, long unsubscribe)
     {
         Assert.That(Marbles.ParseSubscription(marbles), Is.EqualTo(Subscribe(subscribe, unsubscribe)));
@@ -140,9 +141,10 @@ public class MarbleTests
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateColdObservable("--a|");
         var observer = scheduler.Start(() => xs.Concat(xs));
-        scheduler.ExpectMarbles(observer.Messages, "--a--a|");
-        scheduler.ExpectSubscriptions(xs.Subscriptions, "^--!", "---^--!");
-        Assert.Throws<AssertionException>(() => scheduler.ExpectSubscriptions(xs.Subscriptions, "^--!"));
+        observer.Messages.ExpectMarbles("--a--a|");
+        xs.Subscriptions.ExpectSubscriptions("^--!", "---^--!");
+        var failure = Assert.Throws<TestFailureException>(() => xs.Subscriptions.ExpectSubscriptions("^--!"));
+        Assert.That(failure!.Message, Does.Contain("[1] expected (nothing) but was (230, 260)"));
     }
 
     [TestCase("a(b", 1, "never closed")]
@@ -155,6 +157,10 @@ public class MarbleTests
     [TestCase("^-^", 2, "second '^'")]
     [TestCase("a 1.00001ms b", 2, "not a whole number of ticks")]
     [TestCase("a 99999999999999999999s", 2, "too long")]
+    [TestCase("a[b", 1, "'[' is never closed")]
+    [TestCase("a[\"b]", 1, "quote in this literal is never closed")]
+    [TestCase("a]", 1, "']' without a matching '['")]
+    [TestCase("-[]", 1, "empty literal")]
     public void MalformedHotMarbles_ReportWhereAndWhy(string marbles, int position, string reason)
     {
         var error = Assert.Throws<MarbleFormatException>(() => Marbles.Parse(marbles));
@@ -166,6 +172,7 @@ public class MarbleTests
     [TestCase("--", 2, "need a '^'")]
     [TestCase("!^", 0, "before the '^'")]
     [TestCase("^a", 1, "only allow")]
+    [TestCase("^[a]", 1, "literal in subscription marbles")]
     [TestCase("^!!", 2, "second '!'")]
     public void MalformedSubscriptionMarbles_ReportWhereAndWhy(string marbles, int position, string reason)
     {
@@ -203,6 +210,23 @@ public class MarbleTests
     public void ValueMap_CannotUseSyntaxCharacters()
     {
         Assert.That(() => Marbles.Parse("a", new Dictionary<char, int> { ['a'] = 1, ['|'] = 2 }), Throws.ArgumentException);
+        Assert.That(() => Marbles.Parse("a", new Dictionary<char, int> { ['a'] = 1, ['['] = 2 }), Throws.ArgumentException);
+    }
+
+    [Test]
+    public void Literals_AreTheirTextInStringMarbles_AndTakeOneFrame()
+    {
+        Expect(Marbles.Parse("-[hello]-[a b]|"), OnNext(210, "hello"), OnNext(230, "a b"), OnCompleted<string>(240));
+        Expect(Marbles.Parse("([x]y)-z"), OnNext(200, "x"), OnNext(200, "y"), OnNext(250, "z"));
+        Expect(Marbles.Parse("[\"]\"]"), OnNext(200, "\"]\""));
+    }
+
+    [Test]
+    public void Literals_HaveNoMeaningInACharacterMap()
+    {
+        var error = Assert.Throws<MarbleFormatException>(() => Marbles.Parse("a[b]", new Dictionary<char, int> { ['a'] = 1 }));
+        Assert.That(error!.Position, Is.EqualTo(1));
+        Assert.That(error.Reason, Does.Contain("literal"));
     }
 
     [Test]
@@ -211,10 +235,12 @@ public class MarbleTests
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateHotObservable("-a-(bc)-|");
         var observer = scheduler.Start(() => xs);
-        scheduler.ExpectMarbles(observer.Messages, "-a-(bc)-|");
-        var failure = Assert.Throws<AssertionException>(() => scheduler.ExpectMarbles(observer.Messages, "-a-b-c-|"));
-        Assert.That(failure!.Message, Does.Contain("expected: \"-a-b-c-|\""));
-        Assert.That(failure.Message, Does.Contain("actual:   \"-a-(bc)-|\""));
+        observer.Messages.ExpectMarbles("-a-(bc)-|");
+        var failure = Assert.Throws<TestFailureException>(() => observer.Messages.ExpectMarbles("-a-b-c-|"));
+        var lines = failure!.Message.Split(Environment.NewLine);
+        Assert.That(lines, Does.Contain("  expected: -a-b-c-|"));
+        Assert.That(lines, Does.Contain("  actual:   -a-(bc)-|"));
+        Assert.That(lines, Does.Contain("               ^ first difference"), "the caret sits under the first column that differs");
         Assert.That(failure.Message, Does.Contain("[2] expected OnNext(c)@250 but was OnNext(c)@230"));
     }
 
@@ -224,9 +250,9 @@ public class MarbleTests
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateHotObservable("-a-#", new TimeoutException("late"));
         var observer = scheduler.Start(() => xs);
-        scheduler.ExpectMarbles(observer.Messages, "-a-#", new TimeoutException("late"));
-        Assert.Throws<AssertionException>(() => scheduler.ExpectMarbles(observer.Messages, "-a-#", new TimeoutException("early")));
-        Assert.Throws<AssertionException>(() => scheduler.ExpectMarbles(observer.Messages, "-a-#"));
+        observer.Messages.ExpectMarbles("-a-#", new TimeoutException("late"));
+        Assert.Throws<TestFailureException>(() => observer.Messages.ExpectMarbles("-a-#", new TimeoutException("early")));
+        Assert.Throws<TestFailureException>(() => observer.Messages.ExpectMarbles("-a-#"));
     }
 
     [Test]
@@ -235,10 +261,13 @@ public class MarbleTests
         var scheduler = new TestScheduler();
         var xs = scheduler.CreateHotObservable("-a-b-------c---|");
         var observer = scheduler.Start(() => xs.Throttle(TimeSpan.FromTicks(30), scheduler));
-        scheduler.ExpectMarbles(observer.Messages, "------b-------c|");
+        observer.Messages.ExpectMarbles("------b-------c|");
         var delayed = new TestScheduler();
         var ys = delayed.CreateHotObservable("-a-b|");
         var shifted = delayed.Start(() => ys.Delay(TimeSpan.FromTicks(20), delayed));
-        delayed.ExpectMarbles(shifted.Messages, "---a-b|");
+        shifted.Messages.ExpectMarbles("---a-b|");
     }
+
+    private static void Expect<T>(IEnumerable<Recorded<System.Reactive.Notification<T>>> actual, params Recorded<System.Reactive.Notification<T>>[] expected) =>
+        RecordedAssert.AreEqual(expected, actual);
 }
