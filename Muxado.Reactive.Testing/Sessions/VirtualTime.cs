@@ -61,16 +61,24 @@ public static class VirtualTime
     /// <summary>Runs <paramref name="code"/> in virtual time to its end, driving the scheduler as long as it waits.</summary>
     /// <exception cref="TestFailureException">The code still waits when the scheduler has nothing left to run, or a
     /// run exceeded its bound.</exception>
-    public static void Run(this BoundedTestScheduler scheduler, Func<Task> code, int? maxSteps = null)
+    /// <param name="scheduler">The test scheduler.</param>
+    /// <param name="code">The code to run.</param>
+    /// <param name="maxSteps">Bound on the work items run (default <see cref="BoundedTestScheduler.MaxSteps"/>).</param>
+    /// <param name="realTimeGrace">How long to wait for real thread-pool hops once the scheduler is idle (default 5 s).</param>
+    public static void Run(this BoundedTestScheduler scheduler, Func<Task> code, int? maxSteps = null, TimeSpan? realTimeGrace = null)
     {
         var task = scheduler.Start(code);
-        scheduler.RunUntilCompleted(task, maxSteps).GetAwaiter().GetResult();
+        scheduler.RunUntilCompleted(task, maxSteps, realTimeGrace).GetAwaiter().GetResult();
     }
 
     /// <summary>Runs <paramref name="code"/> in virtual time to its end and returns its result.</summary>
     /// <exception cref="TestFailureException">The code still waits when the scheduler has nothing left to run.</exception>
-    public static T Run<T>(this BoundedTestScheduler scheduler, Func<Task<T>> code, int? maxSteps = null) =>
-        scheduler.RunUntilCompleted(scheduler.Start(code), maxSteps);
+    /// <param name="scheduler">The test scheduler.</param>
+    /// <param name="code">The code to run.</param>
+    /// <param name="maxSteps">Bound on the work items run (default <see cref="BoundedTestScheduler.MaxSteps"/>).</param>
+    /// <param name="realTimeGrace">How long to wait for real thread-pool hops once the scheduler is idle (default 5 s).</param>
+    public static T Run<T>(this BoundedTestScheduler scheduler, Func<Task<T>> code, int? maxSteps = null, TimeSpan? realTimeGrace = null) =>
+        scheduler.RunUntilCompleted(scheduler.Start(code), maxSteps, realTimeGrace);
 
     private static TTask WithoutContext<TTask>(Func<TTask> code)
     {
