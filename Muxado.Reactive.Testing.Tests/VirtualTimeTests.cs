@@ -75,4 +75,38 @@ public class VirtualTimeTests
             throw new InvalidOperationException("the user's bug");
         }), Throws.InvalidOperationException.With.Message.EqualTo("the user's bug"));
     }
+
+    [Test]
+    public void Record_subscribes_outside_the_tests_synchronization_context()
+    {
+        var scheduler = new BoundedTestScheduler();
+        var saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new DroppingContext());
+        try
+        {
+            // An async body that awaits a timer: under the dropping context its continuation would never run.
+            var source = Observable.Create<long>(async (observer, cancel) =>
+            {
+                await Observable.Timer(TimeSpan.FromSeconds(1), scheduler).ToTask(cancel);
+                observer.OnNext(scheduler.Clock);
+                observer.OnCompleted();
+            });
+            var recorded = scheduler.Record(source);
+            scheduler.RunUntilIdle();
+            Assert.That(recorded.Messages.Select(m => m.Value.Kind), Is.EqualTo(new[] { System.Reactive.NotificationKind.OnNext, System.Reactive.NotificationKind.OnCompleted }));
+            Assert.That(recorded.Messages[0].Value.Value, Is.EqualTo(TimeSpan.TicksPerSecond));
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+    }
+
+    /// <summary>A context that never runs what is posted to it, as a test framework's does until the test awaits.</summary>
+    private sealed class DroppingContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+        }
+    }
 }

@@ -15,9 +15,13 @@ namespace Muxado.Reactive.Testing;
 /// is given. Give all of them the same <see cref="TestScheduler"/> (<see cref="SessionOptions"/>,
 /// <see cref="CreateInMemoryPair"/>), and the application's own timers (an <c>Observable.Timer</c>, a
 /// <c>Timeout</c>) the same scheduler, and nothing happens until the test runs it.</para>
-/// <para>Async code started by <see cref="Start(BoundedTestScheduler, Func{Task})"/> runs without a
-/// <see cref="SynchronizationContext"/>, so its continuations run inside the virtual-time step that completes what
-/// it awaits.</para>
+/// <para>Code that awaits must be started outside any <see cref="SynchronizationContext"/>: a test framework's
+/// context (NUnit installs one) would receive the continuations and run them only when the test method itself
+/// awaits, so the code would stall while the scheduler runs. Start such code with
+/// <see cref="Start(BoundedTestScheduler, Func{Task})"/> or <see cref="Run(BoundedTestScheduler, Func{Task}, int?, TimeSpan?)"/>, subscribe to
+/// observables that it backs with <see cref="Record{T}"/>, or from inside a scheduled work item (the scheduler's
+/// runs remove the context); its continuations then run inside the virtual-time step that completes what it
+/// awaits.</para>
 /// </remarks>
 public static class VirtualTime
 {
@@ -36,6 +40,20 @@ public static class VirtualTime
     {
         ArgumentNullException.ThrowIfNull(scheduler);
         return FrameTransport.CreateInMemoryPair(scheduler, limits);
+    }
+
+    /// <summary>
+    /// Subscribes a recording observer to <paramref name="source"/> now, without a synchronization context, so that
+    /// async code the subscription starts (an <c>Observable.Create</c> with an async body) continues in virtual time.
+    /// </summary>
+    /// <returns>The observer; its messages are stamped with the scheduler's clock.</returns>
+    public static ITestableObserver<T> Record<T>(this TestScheduler scheduler, IObservable<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        ArgumentNullException.ThrowIfNull(source);
+        var observer = scheduler.CreateObserver<T>();
+        WithoutContext(() => source.Subscribe(observer));
+        return observer;
     }
 
     /// <summary>
