@@ -65,12 +65,13 @@ public class FrameMarbleTests
         var scheduler = new TestScheduler();
         var wire = scheduler.CreateHotFrames("-s-w|", Wire);
         var observer = scheduler.Start(() => wire);
-        var failure = Assert.Throws<TestFailureException>(() => observer.Messages.ExpectFrames("-[SYN 3 \"ho\"]-w|", Wire));
+        var withS = new Dictionary<char, Frame>(Wire) { ['S'] = Frame.Rst(9, ErrorCode.StreamClosed) };
+        var failure = Assert.Throws<TestFailureException>(() => observer.Messages.ExpectFrames("-[SYN 3 \"ho\"]-w|", withS));
         var lines = failure!.Message.Split(Environment.NewLine);
         Assert.That(lines, Does.Contain("  expected: -[SYN 3 \"ho\"]-w|"));
         Assert.That(lines, Does.Contain("  actual:   -s-w|"), "the legend draws the frame it knows as its character");
         Assert.That(lines, Does.Contain("             ^ first difference"));
-        Assert.That(lines, Does.Contain("  legend:   w = [WNDINC 3 1024]"));
+        Assert.That(lines, Does.Contain("  legend:   w = [WNDINC 3 1024]"), "only what the marbles name: the S of SYN is no legend entry");
         Assert.That(failure.Message, Does.Contain("[0] expected OnNext([SYN 3 \"ho\"])@210 but was OnNext([SYN 3 \"hi\"])@210"));
     }
 

@@ -126,8 +126,17 @@ public static class FrameMarbles
     private static string Token(Frame frame, IReadOnlyDictionary<char, Frame>? legend) =>
         Marbles.Reverse(legend, frame) ?? FormatFrame(frame);
 
-    private static string? Legend(string marbles, IReadOnlyDictionary<char, Frame>? legend) =>
-        legend is null
-            ? null
-            : string.Join(", ", legend.Where(kv => marbles.Contains(kv.Key, StringComparison.Ordinal)).OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} = {FormatFrame(kv.Value)}"));
+    /// <summary>The legend entries the marbles use (outside literals, whose letters are words, not names).</summary>
+    private static string? Legend(string marbles, IReadOnlyDictionary<char, Frame>? legend)
+    {
+        if (legend is null)
+        {
+            return null;
+        }
+        var names = Marbles.Build(marbles, MarbleMode.Hot, e => e.Literal is null ? e.Symbol : '\0', null, MarbleTiming.Default, cold: false)
+            .Where(m => m.Value.Kind == System.Reactive.NotificationKind.OnNext)
+            .Select(m => m.Value.Value)
+            .ToHashSet();
+        return string.Join(", ", legend.Where(kv => names.Contains(kv.Key)).OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} = {FormatFrame(kv.Value)}"));
+    }
 }
