@@ -4,7 +4,8 @@ using System.Reactive.Subjects;
 using System.Text;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Tests.Sessions;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Interop;
@@ -32,9 +33,9 @@ public class TranscriptSessionTests
         public Queue<Frame> Frames { get; } = new();
     }
 
-    private static (MuxSession Session, Subject<Frame> Peer, List<Frame> Written, TestScheduler Scheduler) Start(SessionRole role)
+    private static (MuxSession Session, Subject<Frame> Peer, List<Frame> Written, BoundedTestScheduler Scheduler) Start(SessionRole role)
     {
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var peer = new Subject<Frame>();
         var written = new List<Frame>();
         var transport = FrameTransport.Create(peer, Observer.Create<Frame>(f =>

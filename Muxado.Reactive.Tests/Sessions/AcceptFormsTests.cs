@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Muxado.Reactive.Frames;
+using Muxado.Reactive.Testing;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -9,11 +10,11 @@ public class AcceptFormsTests
     [Test]
     public async Task AcceptAllAsync_yields_every_stream_and_ends_when_the_peer_closes_cleanly()
     {
-        var pair = new SessionPair();
+        var pair = new VirtualSessionPair();
         var opened = Enumerable.Range(0, 3).Select(_ => pair.Client.Open().Id).ToList();
-        pair.Run();
+        pair.RunUntilIdle();
         var closing = pair.Client.DisposeAsync().AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         await closing.WaitAsync(TimeSpan.FromSeconds(30));
 
         var accepted = new List<uint>();
@@ -28,7 +29,7 @@ public class AcceptFormsTests
     [Test]
     public async Task A_type_prefix_split_across_frames_is_read_whole_and_the_payload_follows()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var stream = pair.Client.Open();
         var prefix = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(prefix, 0xA1B2C3D4);
@@ -37,21 +38,21 @@ public class AcceptFormsTests
         await stream.WriteAsync(new byte[] { prefix[3], (byte)'x', (byte)'y' });
         await stream.CloseWriteAsync();
         var accepting = pair.Server.AcceptTypedAsync();
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(accepting.IsCompletedSuccessfully, Is.True);
         var typed = accepting.Result;
         Assert.That(typed.Type, Is.EqualTo(0xA1B2C3D4u));
         var rest = new List<byte>();
         typed.Stream.Received.Subscribe(c => rest.AddRange(c.ToArray()));
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(rest, Is.EqualTo("xy"u8.ToArray()));
     }
 
     [Test]
     public async Task IncomingTyped_delivers_typed_streams_and_hides_heartbeats()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var seen = new List<uint>();
         pair.Server.IncomingTyped.Subscribe(t => seen.Add(t.Type), _ => { });
         await using var heartbeat = await Heartbeat.StartAsync(pair.Client, TimeSpan.FromSeconds(1));
@@ -59,10 +60,10 @@ public class AcceptFormsTests
         heartbeat.Latencies.Subscribe(latencies.Add);
         await pair.Client.OpenTypedAsync(7);
         await pair.Client.OpenTypedAsync(9);
-        pair.Advance(TimeSpan.FromSeconds(2.5));
+        pair.RunFor(TimeSpan.FromSeconds(2.5));
 
         Assert.That(seen, Is.EquivalentTo(new uint[] { 7, 9 }), "the heartbeat stream is answered, not delivered");
         Assert.That(latencies, Has.Count.EqualTo(2));
-        Assert.That(pair.ServerFrames.Any(f => f.Frame.Type == FrameType.Data && f.Frame.Length == 4), Is.True, "the beat was echoed");
+        Assert.That(pair.ServerFrames.Frames.Any(f => f.Type == FrameType.Data && f.Length == 4), Is.True, "the beat was echoed");
     }
 }

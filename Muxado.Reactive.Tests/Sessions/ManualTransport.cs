@@ -1,7 +1,8 @@
 using System.Reactive;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;

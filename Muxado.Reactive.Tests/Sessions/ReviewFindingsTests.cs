@@ -4,7 +4,8 @@ using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
@@ -73,7 +74,7 @@ public class ReviewFindingsTests
         var transport = new SlowUserTransport();
         var session = MuxSession.Client(transport, new MuxSessionOptions
         {
-            Scheduler = new TestScheduler(), MaxWriteQueueBytes = 1024, MaxFramePayload = 1024, // the smallest queue Validate allows
+            Scheduler = new BoundedTestScheduler(), MaxWriteQueueBytes = 1024, MaxFramePayload = 1024, // the smallest queue Validate allows
         });
         var a = session.Open();
         var b = session.Open();
@@ -140,7 +141,7 @@ public class ReviewFindingsTests
     public void A_user_transport_is_never_called_under_the_session_lock()
     {
         var transport = new LockCheckingTransport();
-        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = new TestScheduler(), MaxWriteQueueBytes = 1024 });
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = new BoundedTestScheduler(), MaxWriteQueueBytes = 1024 });
         transport.Session = session;
         var stream = session.Open();
         transport.Pending = 4096; // the transport's own queue is full: the writer waits for room and the watchdog arms
@@ -207,13 +208,13 @@ public class ReviewFindingsTests
     public void A_transport_that_accepts_nothing_ends_the_session_even_when_the_writer_waits_for_window()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new StuckTransport();
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler, WindowSize = 64 * 1024 });
         var stream = session.Open();
         var write = stream.WriteAsync(new byte[100 * 1024]).AsTask();
 
-        scheduler.RunToInline(TimeSpan.FromSeconds(60).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(60).Ticks);
 
         Assert.That(transport.PendingWriteBytes, Is.GreaterThan(64 * 1024), "a window's worth of DATA waits in the transport");
         Assert.That(write.IsCompleted && session.Completion.IsCompleted, Is.True,
@@ -318,13 +319,13 @@ public class ReviewFindingsTests
     public void Completion_completes_even_if_the_transport_throws_while_closing()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = FrameTransport.Create(new Subject<Frame>(), Observer.Create<Frame>(_ => { }),
             Disposable.Create(() => throw new IOException("the socket was already aborted")));
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
 
         var disposing = session.DisposeAsync().AsTask();
-        scheduler.RunToInline(TimeSpan.FromSeconds(5).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(5).Ticks);
         string? disposeFailure = disposing.Exception?.InnerException?.Message; // observed here, so only the finding fails
 
         Assert.That(session.Completion.IsCompleted, Is.True, "the session has ended; its end must be reported");
@@ -403,7 +404,7 @@ public class ReviewFindingsTests
     public void A_stream_given_back_by_a_cancelled_accept_is_reported_accepted_once()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var wire = new Subject<Frame>();
         var server = MuxSession.Server(FrameTransport.Create(wire, Observer.Create<Frame>(_ => { })), new MuxSessionOptions { Scheduler = scheduler });
         var events = new List<StreamEvent>();
@@ -414,7 +415,7 @@ public class ReviewFindingsTests
         wire.OnNext(Frame.Data(1, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn)); // handed to the waiting accept ...
         cancel.Cancel();                                                         // ... which gives up before it runs
         var next = server.AcceptAsync();
-        scheduler.RunUntilIdleInline();
+        scheduler.RunUntilIdle();
 
         Assert.That(givenUp.IsCanceled, Is.True);
         Assert.That(next.IsCompletedSuccessfully, Is.True, "the stream went to the next taker");
@@ -432,25 +433,25 @@ public class ReviewFindingsTests
     [Test]
     public async Task Typed_streams_reset_before_being_taken_leave_the_typed_backlog()
     {
-        await using var pair = new SessionPair(new MuxSessionOptions { AcceptBacklog = 2 });
+        await using var pair = new VirtualSessionPair(new MuxSessionOptions { AcceptBacklog = 2 });
         Assert.That(pair.Server.AcceptTypedAsync(new CancellationToken(canceled: true)).IsCanceled, Is.True); // starts typed accepting
         var doomed = new List<MuxStream>();
         for (int i = 0; i < 2; i++)
         {
             var opening = pair.Client.OpenTypedAsync(7).AsTask();
-            pair.Run();
+            pair.RunUntilIdle();
             doomed.Add(await opening);
         }
         doomed.ForEach(s => s.Reset());
-        pair.Run();
+        pair.RunUntilIdle();
 
         var live = pair.Client.OpenTypedAsync(8).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         var liveId = (await live).Id;
         var accept = pair.Server.AcceptTypedAsync();
-        pair.Run();
+        pair.RunUntilIdle();
 
-        Assert.That(pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst && f.Frame.StreamId == liveId).Select(f => f.Frame.ErrorCode).ToArray(),
+        Assert.That(pair.ServerFrames.Frames.Where(f => f.Type == FrameType.Rst && f.StreamId == liveId).Select(f => f.ErrorCode).ToArray(),
             Is.Empty, "the live stream is not refused because of two dead ones");
         Assert.That(accept.IsCompletedSuccessfully ? accept.Result.Stream.Id : 0u, Is.EqualTo(liveId), "the live stream is the one handed out");
     }
@@ -517,21 +518,21 @@ public class ReviewFindingsTests
     public void A_type_read_deadline_that_fires_as_the_type_arrives_does_not_throw()
     {
         using var inline = new InlineContinuations();
-        var clock = new TestScheduler();
+        var clock = new BoundedTestScheduler();
         var (left, right) = FrameTransport.CreateInMemoryPair(clock);
         var client = MuxSession.Client(left, new MuxSessionOptions { Scheduler = clock });
         var server = MuxSession.Server(right, new MuxSessionOptions { Scheduler = new TimersAlreadyStarted(clock) });
         var accept = server.AcceptTypedAsync();
         _ = client.OpenTypedAsync(5).AsTask();
-        clock.RunToInline(TimeSpan.FromSeconds(1).Ticks, 10_000);
+        clock.RunTo(TimeSpan.FromSeconds(1).Ticks, 10_000);
         Assert.That(accept.IsCompletedSuccessfully, Is.True, "the type arrived in time");
 
-        Assert.DoesNotThrow(() => clock.RunToInline(clock.Clock + TimeSpan.FromSeconds(11).Ticks, 10_000),
+        Assert.DoesNotThrow(() => clock.RunTo(clock.Clock + TimeSpan.FromSeconds(11).Ticks, 10_000),
             "the deadline's action, already running when its schedule was disposed, must be harmless");
     }
 
     /// <summary>A scheduler on whose timers disposal comes too late: each one runs, as if it had already started.</summary>
-    private sealed class TimersAlreadyStarted(TestScheduler inner) : IScheduler
+    private sealed class TimersAlreadyStarted(BoundedTestScheduler inner) : IScheduler
     {
         public DateTimeOffset Now => inner.Now;
 

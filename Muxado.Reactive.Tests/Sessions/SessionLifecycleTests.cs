@@ -1,9 +1,11 @@
+using System.Reactive.Concurrency;
 using System.Reactive;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using System.Text;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
@@ -25,7 +27,7 @@ public class SessionLifecycleTests
     public void A_fault_keeps_the_transport_open_exactly_the_linger_while_the_goaway_is_not_written()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1000 }; // the peer reads nothing
         var session = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler });
 
@@ -49,7 +51,7 @@ public class SessionLifecycleTests
     public void A_fault_closes_the_transport_as_soon_as_the_goaway_is_written()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1000 };
         _ = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler });
         scheduler.ScheduleAbsolute(TimeSpan.FromMilliseconds(100).Ticks, transport.Drain);
@@ -66,7 +68,7 @@ public class SessionLifecycleTests
     public void With_no_linger_a_fault_closes_the_transport_at_once()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1000 };
         _ = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler, GoAwayLinger = TimeSpan.Zero });
 
@@ -82,7 +84,7 @@ public class SessionLifecycleTests
         using var inline = new InlineContinuations();
         // "Closes the session cleanly: GOAWAY, waits up to the linger for it to be written, then closes the
         // transport." A caller that awaits DisposeAsync and then exits must not lose the GOAWAY or leak the socket.
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1000 };
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
 
@@ -101,7 +103,7 @@ public class SessionLifecycleTests
     public void DisposeAsync_twice_writes_one_goaway_and_closes_the_transport_once()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler);
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
 
@@ -120,7 +122,7 @@ public class SessionLifecycleTests
     public void Data_waits_while_the_transport_queue_is_full_and_resumes_when_it_drains()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 2 * 1024 * 1024 }; // over MaxWriteQueueBytes
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
         var stream = session.Open();
@@ -130,7 +132,10 @@ public class SessionLifecycleTests
         Assert.That(transport.Written, Is.EqualTo(new[] { Frame.Data(3, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn) }),
             "control frames never wait");
         scheduler.ScheduleAbsolute(TimeSpan.FromSeconds(5).Ticks, transport.Drain);
-        scheduler.RunTo(TimeSpan.FromSeconds(5).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(5).Ticks - 1);
+        Assert.That(write.IsCompleted, Is.False, "the write waits until the transport drains");
+        // What the drain sets off runs a tick or two later (the test scheduler runs work for "now" at now + 1).
+        scheduler.RunTo(TimeSpan.FromSeconds(5).Ticks + 10);
 
         Assert.That(write.IsCompletedSuccessfully, Is.True);
         Assert.That(transport.Written[^1], Is.EqualTo(Frame.Data(3, B("held"))));
@@ -142,7 +147,7 @@ public class SessionLifecycleTests
     public void A_transport_that_accepts_nothing_for_the_write_timeout_ends_the_session_with_write_timeout()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 2 * 1024 * 1024 };
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
         var stream = session.Open();
@@ -150,7 +155,8 @@ public class SessionLifecycleTests
 
         scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks - 1);
         Assert.That(write.IsCompleted, Is.False);
-        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks);
+        // The timeout fires on the tick; the session's end reaches the write a hop (a tick or two) later.
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks + 10);
 
         Assert.That(write.IsFaulted, Is.True);
         Assert.That((write.Exception!.InnerException as MuxadoSessionException)?.Code, Is.EqualTo(ErrorCode.WriteTimeout));
@@ -171,7 +177,7 @@ public class SessionLifecycleTests
         using var inline = new InlineContinuations();
         // FrameTransport.Create accepts any frame source, for example a recorded capture replayed synchronously
         // (ToObservable on the immediate scheduler): every frame, and the end, arrive inside Subscribe.
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var capture = new[]
         {
             Frame.Data(1, B("hi"), FrameFlags.Syn),
@@ -201,7 +207,7 @@ public class SessionLifecycleTests
     public void A_hostile_frame_delivered_during_subscribe_ends_the_session_with_its_goaway()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var written = new List<Frame>();
         var transport = FrameTransport.Create(
             Observable.Return(WrongParitySyn).Concat(Observable.Never<Frame>()),
@@ -230,7 +236,7 @@ public class SessionLifecycleTests
         // Queued after the SYN's delivery and before the completion the session schedules for the first waiter:
         // the cancellation lands exactly between "stream given to waiter 1" and "waiter 1 completed".
         pair.Scheduler.ScheduleRelative(0, cts.Cancel);
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(cancelled.IsCanceled, Is.True);
         Assert.That(waiting.IsCompletedSuccessfully, Is.True, "the stream must not sit in the backlog while an accept waits");
@@ -246,15 +252,15 @@ public class SessionLifecycleTests
         {
             using var cts = new CancellationTokenSource();
             var accept = pair.Server.AcceptAsync(cts.Token);
-            pair.Run();
+            pair.RunUntilIdle();
             cts.Cancel();
             Assert.That(accept.IsCanceled, Is.True);
         }
 
         var stream = pair.Client.Open();
-        pair.Run();
+        pair.RunUntilIdle();
         var next = pair.Server.AcceptAsync();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(next.IsCompletedSuccessfully, Is.True);
         Assert.That(next.Result.Id, Is.EqualTo(stream.Id));
     }
@@ -287,20 +293,20 @@ public class SessionLifecycleTests
     [Test]
     public async Task Goaway_on_a_session_that_stays_open_is_followed_by_gos_padding_and_the_peer_stays_in_sync()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var stream = pair.Client.Open();
-        pair.Run();
+        pair.RunUntilIdle();
         var serverSide = await pair.Server.AcceptAsync();
 
-        await pair.Server.GoAwayAsync(ErrorCode.NoError, "draining");
+        pair.Run(pair.Server.GoAwayAsync(ErrorCode.NoError, "draining"));
         await serverSide.WriteAsync(B("after goaway"));
         await serverSide.CloseWriteAsync();
         var received = new List<byte>();
         bool completed = false;
         stream.Received.Subscribe(c => received.AddRange(c.ToArray()), () => completed = true);
-        pair.Run();
+        pair.RunUntilIdle();
 
-        Assert.That(pair.ServerFrames.Select(f => f.Frame).Take(2), Is.EqualTo(new[]
+        Assert.That(pair.ServerFrames.Frames.Take(2), Is.EqualTo(new[]
         {
             Frame.GoAway(3, ErrorCode.NoError, "draining"),
             Frame.Unknown(0xF, FrameFlags.None, 0, ReadOnlyMemory<byte>.Empty),
@@ -313,18 +319,21 @@ public class SessionLifecycleTests
     [Test]
     public async Task A_stream_opened_across_the_peers_goaway_ends_with_remote_gone_away_and_is_refused()
     {
-        await using var pair = new SessionPair();
-        await pair.Server.GoAwayAsync(ErrorCode.NoError, "draining");
+        await using var pair = new VirtualSessionPair();
+        // GoAwayAsync completes once the GOAWAY is written, which takes the scheduler: open before running it.
+        var goAway = pair.Server.GoAwayAsync(ErrorCode.NoError, "draining");
         var crossing = pair.Client.Open(); // the GOAWAY has not arrived yet
         var reader = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
         crossing.Received.Subscribe(reader);
-        pair.Run();
+        pair.RunUntilIdle();
+        // Its completion may come through a pool thread (the transport's write-space wait): run until it is done.
+        Assert.DoesNotThrow(() => pair.Run(goAway), "the GOAWAY was written");
 
         var error = reader.Messages.Single().Value.Exception as MuxadoStreamException;
         Assert.That(error?.Code, Is.EqualTo(ErrorCode.RemoteGoneAway));
-        Assert.That(pair.ServerFrames.Select(f => f.Frame), Does.Contain(Frame.Rst(crossing.Id, ErrorCode.StreamRefused)));
+        Assert.That(pair.ServerFrames.Frames, Does.Contain(Frame.Rst(crossing.Id, ErrorCode.StreamRefused)));
         var accept = pair.Server.AcceptAsync();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(accept.IsCompleted, Is.False, "a refused stream is never accepted");
         await pair.DisposeAsync();
         var ended = await Assert.CatchAsync<MuxadoSessionException>(async () => await accept, "the pending accept ends with the session");
@@ -336,16 +345,16 @@ public class SessionLifecycleTests
     [Test]
     public async Task Closing_a_stream_many_times_sends_one_fin()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var stream = pair.Client.Open();
         await stream.CloseWriteAsync();
         await stream.CloseWriteAsync();
         stream.CloseWrite();
         await stream.DisposeAsync();
         await stream.DisposeAsync();
-        pair.Run();
+        pair.RunUntilIdle();
 
-        Assert.That(pair.ClientFrames.Select(f => f.Frame).Where(f => f.StreamId == stream.Id), Is.EqualTo(new[]
+        Assert.That(pair.ClientFrames.Frames.Where(f => f.StreamId == stream.Id), Is.EqualTo(new[]
         {
             Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Syn),
             Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin),
@@ -354,14 +363,14 @@ public class SessionLifecycleTests
 
     // ---------------------------------------------------------------- helpers
 
-    /// <summary>A <see cref="SessionPair"/> for synchronous tests (no NUnit synchronisation context to step around).</summary>
+    /// <summary>A <see cref="VirtualSessionPair"/> for synchronous tests (no NUnit synchronisation context to step around).</summary>
     private sealed class SyncPair : IDisposable
     {
-        private readonly SessionPair _pair = new();
-        public TestScheduler Scheduler => _pair.Scheduler;
+        private readonly VirtualSessionPair _pair = new();
+        public BoundedTestScheduler Scheduler => _pair.Scheduler;
         public MuxSession Client => _pair.Client;
         public MuxSession Server => _pair.Server;
-        public void Run() => _pair.Run();
+        public void RunUntilIdle() => _pair.RunUntilIdle();
         public void Dispose() => _pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
     }
 }

@@ -1,5 +1,6 @@
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 using Pattern = Muxado.Reactive.Interop.Pattern;
@@ -12,18 +13,18 @@ public class SessionRobustnessTests
     [Test]
     public async Task A_server_looping_on_accept_holds_more_streams_than_the_backlog()
     {
-        await using var pair = new SessionPair(new MuxSessionOptions { AcceptBacklog = 4 });
+        await using var pair = new VirtualSessionPair(new MuxSessionOptions { AcceptBacklog = 4 });
         var accepted = new List<MuxStream>();
         var opened = new List<MuxStream>();
         for (int i = 0; i < 20; i++)
         {
             var accepting = pair.Server.AcceptAsync();
             opened.Add(pair.Client.Open());
-            pair.Run();
+            pair.RunUntilIdle();
             Assert.That(accepting.IsCompletedSuccessfully, Is.True, $"stream {i} was handed to the waiting accept");
             accepted.Add(accepting.Result);
         }
-        Assert.That(pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst), Is.Empty,
+        Assert.That(pair.ServerFrames.Frames.Where(f => f.Type == FrameType.Rst), Is.Empty,
             "streams handed straight to an accept do not occupy the backlog");
         Assert.That(accepted.Select(s => s.Id), Is.EqualTo(opened.Select(s => s.Id)));
     }
@@ -31,7 +32,7 @@ public class SessionRobustnessTests
     [Test]
     public void Streams_reset_before_being_accepted_leave_the_backlog_and_resets_cost_budget()
     {
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var written = scheduler.CreateObserver<Frame>();
         var frames = new List<Recorded<System.Reactive.Notification<Frame>>>();
         for (uint i = 0; i < 500; i++)
@@ -43,7 +44,7 @@ public class SessionRobustnessTests
         var wire = scheduler.CreateHotObservable(frames.ToArray());
         var session = MuxSession.Server(FrameTransport.Create(wire, written),
             new MuxSessionOptions { Scheduler = scheduler, ReplyBudgetBurst = 100, AcceptBacklog = 8 });
-        scheduler.RunUntilIdleInline();
+        scheduler.RunUntilIdle();
 
         Assert.That(session.Completion.IsCompleted, Is.True, "a flood of resets we are made to send ends the session");
         Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.EnhanceYourCalm));
@@ -54,12 +55,12 @@ public class SessionRobustnessTests
     [Test]
     public async Task A_reset_stream_is_not_handed_to_the_application()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var doomed = pair.Client.Open();
         var kept = pair.Client.Open();
-        pair.Run();
+        pair.RunUntilIdle();
         doomed.Reset(ErrorCode.StreamCancelled);
-        pair.Run();
+        pair.RunUntilIdle();
         var first = await pair.Server.AcceptAsync();
         Assert.That(first.Id, Is.EqualTo(kept.Id));
     }
@@ -67,14 +68,14 @@ public class SessionRobustnessTests
     [Test]
     public async Task A_peer_reset_reaching_a_subscriber_without_error_handler_does_not_throw_on_the_scheduler()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var stream = pair.Client.Open();
-        pair.Run();
+        pair.RunUntilIdle();
         var serverSide = await pair.Server.AcceptAsync();
         int chunks = 0;
         serverSide.Received.Subscribe(_ => chunks++); // no onError: Rx rethrows by default
         stream.Reset(ErrorCode.StreamCancelled);
-        Assert.DoesNotThrow(() => pair.Run());
+        Assert.DoesNotThrow(() => pair.RunUntilIdle());
         Assert.That(pair.Server.Completion.IsCompleted, Is.False, "the session goes on");
         Assert.That(chunks, Is.Zero);
     }
@@ -82,12 +83,12 @@ public class SessionRobustnessTests
     [Test]
     public async Task An_incoming_observer_that_throws_resets_its_stream_and_the_session_goes_on()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         pair.Server.Incoming.Subscribe(_ => throw new InvalidOperationException("observer bug"), _ => { });
         var stream = pair.Client.Open();
         var view = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
         stream.Received.Subscribe(view);
-        Assert.DoesNotThrow(() => pair.Run());
+        Assert.DoesNotThrow(() => pair.RunUntilIdle());
         Assert.That((view.Messages.Single().Value.Exception as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.InternalError));
         Assert.That(pair.Server.Completion.IsCompleted, Is.False);
     }
@@ -95,7 +96,7 @@ public class SessionRobustnessTests
     [Test]
     public void Replies_piling_up_for_a_peer_that_reads_nothing_end_the_session_with_write_timeout()
     {
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 8 * 1024 }; // far over 4 x the 1 KiB bound
         var session = MuxSession.Server(transport, new MuxSessionOptions
         {
@@ -103,31 +104,31 @@ public class SessionRobustnessTests
         });
         transport.Peer.OnNext(Frame.Data(5, new byte[3])); // answered with RST StreamClosed: a control frame
         Assert.That(transport.Written, Is.EqualTo(new[] { Frame.Rst(5, ErrorCode.StreamClosed) }));
-        scheduler.RunToInline(TimeSpan.FromSeconds(9).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(9).Ticks);
         Assert.That(session.Completion.IsCompleted, Is.False);
-        scheduler.RunToInline(TimeSpan.FromSeconds(11).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(11).Ticks);
         Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
     }
 
     [Test]
     public async Task Thousands_of_tiny_frames_for_a_slow_reader_are_held_compactly_and_in_order()
     {
-        await using var pair = new SessionPair();
+        await using var pair = new VirtualSessionPair();
         var stream = pair.Client.Open();
         for (int i = 0; i < 10_000; i++)
         {
             await stream.WriteAsync(new[] { Pattern.At(i) });
         }
         await stream.CloseWriteAsync();
-        pair.Run();
-        Assert.That(pair.ClientFrames.Count(f => f.Frame.Type == FrameType.Data && f.Frame.Length == 1), Is.EqualTo(10_000));
+        pair.RunUntilIdle();
+        Assert.That(pair.ClientFrames.Frames.Count(f => f.Type == FrameType.Data && f.Length == 1), Is.EqualTo(10_000));
 
         var serverSide = await pair.Server.AcceptAsync();
         var bytes = new List<byte>();
         int chunks = 0;
         bool done = false;
         serverSide.Received.Subscribe(c => { chunks++; bytes.AddRange(c.ToArray()); }, _ => { }, () => done = true);
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(done, Is.True);
         Assert.That(bytes, Is.EqualTo(Pattern.Create(10_000)));

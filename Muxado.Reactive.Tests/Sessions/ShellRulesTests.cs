@@ -5,7 +5,8 @@ using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
@@ -21,7 +22,7 @@ public class ShellRulesTests
     private const int Window = 1024;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private static void Close(SessionPair pair) => Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);
+    private static void Close(VirtualSessionPair pair) => Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);
 
     private static Exception? Failure(Task task) => task.IsFaulted ? task.Exception!.InnerException : null;
 
@@ -31,15 +32,15 @@ public class ShellRulesTests
     public void A_synchronous_CloseWrite_fails_a_write_that_waits_for_window_with_stream_closed()
     {
         using var inline = new InlineContinuations();
-        var pair = new SessionPair(new MuxSessionOptions { WindowSize = Window });
+        var pair = new VirtualSessionPair(new MuxSessionOptions { WindowSize = Window });
         var stream = pair.Client.Open();
         var waiting = stream.WriteAsync(new byte[3 * Window]).AsTask();
         var queuedBehind = stream.WriteAsync(new byte[10]).AsTask(); // waits for its turn behind the first
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(waiting.IsCompleted || queuedBehind.IsCompleted, Is.False, "the first write waits for window, the second for its turn");
 
         stream.CloseWrite();
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(Failure(waiting), Is.InstanceOf<MuxadoException>(), () => $"the waiting write failed ({waiting.Status})");
         Assert.That(((MuxadoException)Failure(waiting)!).Code, Is.EqualTo(ErrorCode.StreamClosed));
@@ -48,7 +49,7 @@ public class ShellRulesTests
         Assert.That(Failure(queuedBehind), Is.InstanceOf<MuxadoException>(), "the write behind it fails with the one in front");
         Assert.That(((MuxadoException)Failure(queuedBehind)!).Code, Is.EqualTo(ErrorCode.StreamClosed));
         Assert.That(Failure(stream.WriteAsync(new byte[1]).AsTask()), Is.InstanceOf<InvalidOperationException>(), "a write after the half-close is refused");
-        var frames = pair.ClientFrames.Select(f => f.Frame).Where(f => f.StreamId == stream.Id).ToList();
+        var frames = pair.ClientFrames.Frames.Where(f => f.StreamId == stream.Id).ToList();
         Assert.That(frames.Where(f => f.Type == FrameType.Data).Sum(f => f.Length), Is.EqualTo(Window), "what was sent stays sent");
         Assert.That(frames[^1], Is.EqualTo(Frame.Data(stream.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin)), "and the FIN follows it");
         Close(pair);
@@ -58,7 +59,7 @@ public class ShellRulesTests
     public void A_synchronous_CloseWrite_fails_a_write_that_waits_for_queue_room_with_stream_closed()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1024 * 1024 }; // above MaxWriteQueueBytes
         var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
         var stream = session.Open();
@@ -83,7 +84,7 @@ public class ShellRulesTests
         // thread writes, and its WriteAsync returns with the frame still queued behind X; the caller then reuses its buffer
         // at once. When X flushes the DATA frame, the test holds X inside that OnNext too and overwrites the buffer again.
         // The transport must see the bytes as written, unchanged from the start of OnNext to its end.
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         MuxSession? session = null;
         var violations = new ConcurrentQueue<string>();
         var payloads = new ConcurrentQueue<(Frame Frame, byte[] AtEntry, byte[] AtExit)>();
@@ -167,9 +168,9 @@ public class ShellRulesTests
         TaskScheduler.UnobservedTaskException += OnUnobserved;
         try
         {
-            var pair = new SessionPair(new MuxSessionOptions { WindowSize = Window });
+            var pair = new VirtualSessionPair(new MuxSessionOptions { WindowSize = Window });
             var stream = pair.Client.Open();
-            pair.Run();
+            pair.RunUntilIdle();
             var serverSide = pair.Server.AcceptAsync().Result;
             Exception? peerError = null;
             if (!waitForWindow)
@@ -187,20 +188,20 @@ public class ShellRulesTests
                 _ => Assert.Fail("an observer that threw hears nothing more"));
 
             source.OnNext(new byte[waitForWindow ? 2 * Window : 10]);
-            pair.Run();
+            pair.RunUntilIdle();
             if (waitForWindow)
             {
                 Assert.That(calls, Is.Zero, "the chunk waits for window");
                 serverSide.Received.Subscribe(_ => { }, e => peerError = e); // the reader consumes; credit opens the window
-                pair.Run();
+                pair.RunUntilIdle();
             }
 
             Assert.That(calls, Is.EqualTo(1));
-            Assert.That(pair.ClientFrames.Select(f => f.Frame).Where(f => f.Type == FrameType.Rst),
+            Assert.That(pair.ClientFrames.Frames.Where(f => f.Type == FrameType.Rst),
                 Is.EqualTo(new[] { Frame.Rst(stream.Id, ErrorCode.InternalError) }), "one reset, with InternalError");
             Assert.That((peerError as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.InternalError), "the peer's reader hears it");
             source.OnNext(new byte[10]); // a source that goes on is ignored, not an error
-            pair.Run();
+            pair.RunUntilIdle();
             Close(pair);
 
             GC.Collect();
@@ -219,13 +220,13 @@ public class ShellRulesTests
     [TestCase(false)]
     public async Task OpenTypedAsync_sends_the_four_type_bytes_in_one_DATA_frame(bool openWithEmptySyn)
     {
-        await using var pair = new SessionPair(new MuxSessionOptions { OpenWithEmptySyn = openWithEmptySyn });
+        await using var pair = new VirtualSessionPair(new MuxSessionOptions { OpenWithEmptySyn = openWithEmptySyn });
         var accepted = pair.Server.AcceptTypedAsync();
         var stream = await pair.Client.OpenTypedAsync(0x01020304);
         await stream.WriteAsync(new byte[] { 9, 9 });
-        pair.Run();
+        pair.RunUntilIdle();
 
-        var frames = pair.ClientFrames.Select(f => f.Frame).Where(f => f.StreamId == stream.Id).ToList();
+        var frames = pair.ClientFrames.Frames.Where(f => f.StreamId == stream.Id).ToList();
         var expected = new List<Frame>();
         if (openWithEmptySyn)
         {
@@ -253,10 +254,10 @@ public class ShellRulesTests
         {
             Assert.Pass("MaxFramePayload below 4 is refused");
         }
-        await using var pair = new SessionPair(options);
+        await using var pair = new VirtualSessionPair(options);
         var stream = await pair.Client.OpenTypedAsync(0x01020304);
-        pair.Run();
-        var data = pair.ClientFrames.Select(f => f.Frame).Where(f => f.StreamId == stream.Id && f.Length > 0).ToList();
+        pair.RunUntilIdle();
+        var data = pair.ClientFrames.Frames.Where(f => f.StreamId == stream.Id && f.Length > 0).ToList();
         Assert.That(data.Select(f => f.Length), Is.EqualTo(new[] { 4 }), "the four type bytes in one frame");
     }
 
@@ -275,9 +276,9 @@ public class ShellRulesTests
         {
             Assert.Pass("MaxWriteQueueBytes below 4 is refused");
         }
-        var pair = new SessionPair(options);
+        var pair = new VirtualSessionPair(options);
         var open = pair.Client.OpenTypedAsync(7).AsTask();
-        Assert.That(() => pair.Run(maxSteps: 10_000), Throws.Nothing, "the scheduler goes idle (no grant loop)");
+        Assert.That(() => pair.RunUntilIdle(maxSteps: 10_000), Throws.Nothing, "the scheduler goes idle (no grant loop)");
         Assert.That(open.IsCompletedSuccessfully, Is.True, () => $"the typed open completed ({open.Status})");
         Close(pair);
     }
@@ -288,7 +289,7 @@ public class ShellRulesTests
         // The same grant loop with the default bound: the transport's queue leaves 2 bytes of room. The typed
         // open must wait quietly until there is room for its 4 bytes, then go out when the transport drains.
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var options = new MuxSessionOptions { Scheduler = scheduler };
         var transport = new ManualTransport(scheduler) { Pending = options.MaxWriteQueueBytes - 2 };
         var session = MuxSession.Client(transport, options);
@@ -308,9 +309,10 @@ public class ShellRulesTests
     public async Task A_stream_that_never_sends_its_type_holds_up_no_typed_accept_nor_heartbeat_and_is_reset_at_the_deadline()
     {
         var typeDeadline = TimeSpan.FromSeconds(5);
-        await using var pair = new SessionPair(new MuxSessionOptions { TypeReadTimeout = typeDeadline });
-        // Only what is due now runs (Advance by zero): running until idle would fire the type deadline at once.
-        void RunNow() => pair.Advance(TimeSpan.Zero);
+        await using var pair = new VirtualSessionPair(new MuxSessionOptions { TypeReadTimeout = typeDeadline });
+        // Only what is due in the next few ticks runs (the test scheduler runs work for "now" at now + 1): running
+        // until idle would fire the type deadline at once.
+        void RunNow() => pair.RunFor(TimeSpan.FromTicks(5));
         var silent = pair.Client.Open(); // its SYN goes out; its type never does
         Exception? silentError = null;
         silent.Received.Subscribe(_ => { }, e => silentError = e);
@@ -326,15 +328,17 @@ public class ShellRulesTests
         var beats = pair.Scheduler.CreateObserver<HeartbeatEvent>();
         heartbeat.Events.Subscribe(beats);
 
-        pair.Advance(typeDeadline - TimeSpan.FromTicks(1));
+        // The deadline counts from the stream's arrival, a tick or two after zero: run to just before 5 s.
+        pair.Scheduler.RunTo(typeDeadline.Ticks - 1);
         Assert.That(beats.Messages.Select(m => m.Value.Value.IsTimeout), Is.EqualTo(new[] { false, false, false, false }),
             "the heartbeat is answered every second meanwhile");
-        Assert.That(pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst), Is.Empty, "the silent stream has until the deadline");
+        Assert.That(pair.ServerFrames.Frames.Where(f => f.Type == FrameType.Rst), Is.Empty, "the silent stream has until the deadline");
 
-        pair.Advance(TimeSpan.FromTicks(1));
-        var reset = pair.ServerFrames.Where(f => f.Frame.Type == FrameType.Rst).ToList();
-        Assert.That(reset.Select(f => f.Frame), Is.EqualTo(new[] { Frame.Rst(silent.Id, ErrorCode.StreamCancelled) }));
-        Assert.That(reset[0].Time, Is.EqualTo(typeDeadline.Ticks), "reset at the deadline, in virtual time");
+        pair.Scheduler.RunTo(typeDeadline.Ticks + 10);
+        var reset = pair.ServerFrames.Messages.Where(m => m.Value.Kind == System.Reactive.NotificationKind.OnNext && m.Value.Value.Type == FrameType.Rst).ToList();
+        Assert.That(reset.Select(m => m.Value.Value), Is.EqualTo(new[] { Frame.Rst(silent.Id, ErrorCode.StreamCancelled) }));
+        // The deadline counts from the stream's arrival, a few ticks after zero on Microsoft.Reactive.Testing's scheduler.
+        Assert.That(reset[0].Time, Is.InRange(typeDeadline.Ticks, typeDeadline.Ticks + 10), "reset at the deadline, in virtual time");
         RunNow();
         Assert.That((silentError as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.StreamCancelled), "the opener hears why");
         await heartbeat.DisposeAsync();
@@ -344,25 +348,25 @@ public class ShellRulesTests
     public void IncomingTyped_and_AcceptTypedAsync_exclude_each_other()
     {
         using var inline = new InlineContinuations();
-        var pair = new SessionPair();
+        var pair = new VirtualSessionPair();
         var typed = new List<TypedStream>();
         pair.Server.IncomingTyped.Subscribe(typed.Add);
         var accept = pair.Server.AcceptTypedAsync();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(Failure(accept), Is.InstanceOf<InvalidOperationException>(), "an AcceptTypedAsync beside an IncomingTyped subscriber");
         var opened = pair.Client.OpenTypedAsync(5).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(typed.Select(t => (t.Type, t.Stream.Id)), Is.EqualTo(new[] { (5u, opened.Result.Id) }), "the subscriber still gets every typed stream");
         Close(pair);
 
-        var other = new SessionPair();
+        var other = new VirtualSessionPair();
         var pending = other.Server.AcceptTypedAsync();
         Exception? refused = null;
         other.Server.IncomingTyped.Subscribe(_ => Assert.Fail("a second kind of taker got a stream"), e => refused = e);
-        other.Run();
+        other.RunUntilIdle();
         Assert.That(refused, Is.InstanceOf<InvalidOperationException>(), "an IncomingTyped subscriber beside a pending AcceptTypedAsync");
         var next = other.Client.OpenTypedAsync(6).AsTask();
-        other.Run();
+        other.RunUntilIdle();
         Assert.That(pending.IsCompletedSuccessfully && pending.Result.Stream.Id == next.Result.Id, Is.True, "the pending accept gets the stream");
         Close(other);
     }
@@ -373,7 +377,7 @@ public class ShellRulesTests
     public void StreamEvents_reports_each_streams_life_on_both_sides_and_takes_nothing_from_Incoming()
     {
         using var inline = new InlineContinuations();
-        var pair = new SessionPair();
+        var pair = new VirtualSessionPair();
         var serverEvents = pair.Scheduler.CreateObserver<StreamEvent>();
         var clientEvents = pair.Scheduler.CreateObserver<StreamEvent>();
         pair.Server.StreamEvents.Subscribe(serverEvents);
@@ -385,17 +389,17 @@ public class ShellRulesTests
         var resetByClient = pair.Client.Open();
         var resetByServer = pair.Client.Open();
         var serverOpened = pair.Server.Open(); // the client never takes it
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(incoming.Select(s => s.Id), Is.EqualTo(new[] { finished.Id, resetByClient.Id, resetByServer.Id }),
             "watching took no stream away from Incoming");
 
         _ = finished.CloseWriteAsync().AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         _ = incoming[0].CloseWriteAsync().AsTask();
         resetByClient.Reset(ErrorCode.StreamRefused);
         incoming[2].Reset(ErrorCode.FlowControlError);
         serverOpened.Reset(ErrorCode.InternalError);
-        pair.Run();
+        pair.RunUntilIdle();
 
         var server = Events(serverEvents);
         Assert.That(server[finished.Id], Is.EqualTo(new[]
@@ -433,7 +437,7 @@ public class ShellRulesTests
 
         Assert.That(serverEvents.Messages.Any(m => m.Value.Kind != NotificationKind.OnNext), Is.False, "not complete while the session lives");
         Close(pair);
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(serverEvents.Messages[^1].Value.Kind, Is.EqualTo(NotificationKind.OnCompleted), "complete when the session ended");
         Assert.That(clientEvents.Messages[^1].Value.Kind, Is.EqualTo(NotificationKind.OnCompleted));
         Assert.That(serverEvents.Messages.Count(m => m.Value.Kind != NotificationKind.OnNext), Is.EqualTo(1));
@@ -457,10 +461,10 @@ public class ShellRulesTests
             Assert.That(error.Message, Does.Contain(scheduler.GetType().Name), "it names the scheduler");
             Assert.That(error.Message, Does.Contain("inline"), "it says what is wrong with it");
             Assert.That(error.Message, Does.Contain("EventLoopScheduler"), "and what to use instead");
-            Assert.That(() => MuxSession.Client(new ManualTransport(new TestScheduler()), options), Throws.ArgumentException, "a session refuses it too");
+            Assert.That(() => MuxSession.Client(new ManualTransport(new BoundedTestScheduler()), options), Throws.ArgumentException, "a session refuses it too");
         }
         using var loop = new EventLoopScheduler();
         Assert.That(() => new MuxSessionOptions { Scheduler = loop }.Validate(), Throws.Nothing);
-        Assert.That(() => new MuxSessionOptions { Scheduler = new TestScheduler() }.Validate(), Throws.Nothing);
+        Assert.That(() => new MuxSessionOptions { Scheduler = new BoundedTestScheduler() }.Validate(), Throws.Nothing);
     }
 }

@@ -1,7 +1,8 @@
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -14,8 +15,8 @@ public class StreamFlowTests
     private const int Window = 1024;
     private static readonly MuxSessionOptions Small = new() { WindowSize = Window, MaxFramePayload = 256 };
 
-    private static long Credited(SessionPair pair, uint id) =>
-        pair.ServerFrames.Where(f => f.Frame.Type == FrameType.WndInc && f.Frame.StreamId == id).Sum(f => (long)f.Frame.Increment);
+    private static long Credited(VirtualSessionPair pair, uint id) =>
+        pair.ServerFrames.Frames.Where(f => f.Type == FrameType.WndInc && f.StreamId == id).Sum(f => (long)f.Increment);
 
     private static long Buffered(MuxSession session)
     {
@@ -25,11 +26,11 @@ public class StreamFlowTests
         }
     }
 
-    private static (SessionPair Pair, MuxStream Client, MuxStream Server) OpenPair(MuxSessionOptions? options = null)
+    private static (VirtualSessionPair Pair, MuxStream Client, MuxStream Server) OpenPair(MuxSessionOptions? options = null)
     {
-        var pair = new SessionPair(options ?? Small);
+        var pair = new VirtualSessionPair(options ?? Small);
         var client = pair.Client.Open();
-        pair.Run();
+        pair.RunUntilIdle();
         var accept = pair.Server.AcceptAsync();
         Assert.That(accept.IsCompletedSuccessfully, Is.True);
         return (pair, client, accept.Result);
@@ -43,7 +44,7 @@ public class StreamFlowTests
         using var inline = new InlineContinuations();
         var (pair, client, server) = OpenPair();
         var write = client.WriteAsync(new byte[Window]).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(write.IsCompletedSuccessfully, Is.True);
 
         // A reader that takes one chunk and leaves the loop (await foreach ... break).
@@ -61,12 +62,12 @@ public class StreamFlowTests
         {
             read += io.ReadAsync(buffer.AsMemory(read)).AsTask().Result;
         }
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(Buffered(pair.Server), Is.Zero, "every byte was consumed");
         Assert.That(Credited(pair, client.Id), Is.EqualTo(Window), "so every byte is credited: the sender gets its whole window back");
         var next = client.WriteAsync(new byte[Window]).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(next.IsCompletedSuccessfully, Is.True);
         pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
     }
@@ -83,18 +84,18 @@ public class StreamFlowTests
         var buffer = new byte[100];
         for (int step = 0; step < 1000 && received.Count < payload.Length; step++)
         {
-            pair.Run();
+            pair.RunUntilIdle();
             var read = io.ReadAsync(buffer).AsTask();
-            pair.Run();
+            pair.RunUntilIdle();
             Assert.That(read.IsCompletedSuccessfully, Is.True, "data is there once the writer got credit");
             received.AddRange(buffer.Take(read.Result));
         }
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(received, Is.EqualTo(payload));
         Assert.That(write.IsCompletedSuccessfully, Is.True);
         Assert.That(Credited(pair, client.Id), Is.EqualTo(payload.Length));
-        var credits = pair.ServerFrames.Where(f => f.Frame.Type == FrameType.WndInc).Select(f => (int)f.Frame.Increment).ToList();
+        var credits = pair.ServerFrames.Frames.Where(f => f.Type == FrameType.WndInc).Select(f => (int)f.Increment).ToList();
         Assert.That(credits, Has.All.GreaterThanOrEqualTo(100), "coalesced: never one WNDINC per 100-byte read");
         pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
     }
@@ -106,7 +107,7 @@ public class StreamFlowTests
         using var inline = new InlineContinuations();
         var (pair, client, server) = OpenPair();
         var write = client.WriteAsync(new byte[2 * Window]).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(write.IsCompleted, Is.False, "nobody reads: the window is full");
 
         if (byPeer)
@@ -117,7 +118,7 @@ public class StreamFlowTests
         {
             client.Reset(ErrorCode.StreamCancelled);
         }
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(write.IsFaulted, Is.True);
         var error = write.Exception!.InnerException as MuxadoStreamException;
@@ -134,12 +135,12 @@ public class StreamFlowTests
     {
         using var inline = new InlineContinuations();
         var (pair, client, server) = OpenPair();
-        var ui = new TestScheduler();
+        var ui = new BoundedTestScheduler();
         var handled = new List<int>();
         server.ObserveOnWithCredit(ui).Subscribe(chunk => handled.Add(chunk.Length), _ => { });
 
         var write = client.WriteAsync(new byte[2 * Window]).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(handled, Is.Empty, "the ui scheduler has not run");
         Assert.That(Credited(pair, client.Id), Is.Zero, "received is not consumed: no credit");
         Assert.That(write.IsCompleted, Is.False);
@@ -147,10 +148,10 @@ public class StreamFlowTests
         for (int i = 0; i < 100 && !write.IsCompleted; i++)
         {
             ui.RunUntilIdle();
-            pair.Run();
+            pair.RunUntilIdle();
         }
         ui.RunUntilIdle();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(write.IsCompletedSuccessfully, Is.True);
         Assert.That(handled.Sum(), Is.EqualTo(2 * Window));
         Assert.That(Credited(pair, client.Id), Is.EqualTo(2 * Window));
@@ -190,7 +191,7 @@ public class StreamFlowTests
         }
 
         var write = client.WriteAsync(new byte[Window + 256]).AsTask();
-        pair.Run();
+        pair.RunUntilIdle();
         Assert.That(Count(works), Is.EqualTo(1), "one work item at a time");
         Assert.That(Credited(pair, client.Id), Is.Zero);
 
@@ -201,7 +202,7 @@ public class StreamFlowTests
             var (work, length) = works[i - 1];
             work.SetResult((1000 * i) + length);
             Assert.That(SpinWait.SpinUntil(() => Count(results) == i, TimeSpan.FromSeconds(10)), Is.True);
-            pair.Run();
+            pair.RunUntilIdle();
         }
 
         Assert.That(results, Is.EqualTo(new[] { 1256, 2256, 3256, 4256, 5256 }), "in order, one result per chunk");
@@ -223,7 +224,7 @@ public class StreamFlowTests
 
         // maxBufferedBytes bounds what waits for the peer's window; this chunk does not wait: the window is open.
         Observable.Return((ReadOnlyMemory<byte>)new byte[4096]).SendTo(client, maxBufferedBytes: 1024).Subscribe(observer);
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(observer.Messages.Select(m => m.Value.Kind), Is.EqualTo(new[]
         {
@@ -244,20 +245,20 @@ public class StreamFlowTests
         var subscription = source.SendTo(client).Subscribe(_ => { }, _ => { }, () =>
         {
             completed = true;
-            framesAtCompletion = pair.ClientFrames.Count;
+            framesAtCompletion = pair.ClientFrames.Frames.Count;
         });
 
         source.OnNext(new byte[300]);
         source.OnNext(new byte[300]);
         source.OnCompleted();
-        pair.Run();
+        pair.RunUntilIdle();
 
         Assert.That(completed, Is.True);
-        Assert.That(pair.ClientFrames[framesAtCompletion - 1].Frame, Is.EqualTo(Frame.Data(client.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin)),
+        Assert.That(pair.ClientFrames.Frames[framesAtCompletion - 1], Is.EqualTo(Frame.Data(client.Id, ReadOnlyMemory<byte>.Empty, FrameFlags.Fin)),
             "OnCompleted comes after the FIN went out");
         subscription.Dispose();
-        pair.Run();
-        Assert.That(pair.ClientFrames.Any(f => f.Frame.Type == FrameType.Rst), Is.False);
+        pair.RunUntilIdle();
+        Assert.That(pair.ClientFrames.Frames.Any(f => f.Type == FrameType.Rst), Is.False);
         pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
     }
 
@@ -272,9 +273,9 @@ public class StreamFlowTests
         subscription.Dispose();
         var reader = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
         server.Received.Subscribe(reader);
-        pair.Run();
+        pair.RunUntilIdle();
 
-        Assert.That(pair.ClientFrames.Select(f => f.Frame), Does.Contain(Frame.Rst(client.Id, ErrorCode.StreamCancelled)));
+        Assert.That(pair.ClientFrames.Frames, Does.Contain(Frame.Rst(client.Id, ErrorCode.StreamCancelled)));
         Assert.That((reader.Messages[^1].Value.Exception as MuxadoStreamException)?.Code, Is.EqualTo(ErrorCode.StreamCancelled));
         Assert.That(source.HasObservers, Is.False, "the source subscription was disposed too");
         pair.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));

@@ -1,6 +1,7 @@
 using System.Reactive.Concurrency;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
@@ -31,7 +32,7 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
 {
     public static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
 
-    private readonly TestScheduler _scheduler;
+    private readonly BoundedTestScheduler _scheduler;
     private readonly bool _queueing;
     private readonly object _gate = new();
     private readonly Queue<(Frame? Frame, LinkFrame Header)> _queue = new();
@@ -47,7 +48,7 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
     private bool _closed;
     private bool _inboundEnded;
 
-    private ThrottledLink(TestScheduler scheduler, long bytesPerSecond, bool queueing)
+    private ThrottledLink(BoundedTestScheduler scheduler, long bytesPerSecond, bool queueing)
     {
         _scheduler = scheduler;
         BytesPerSecond = bytesPerSecond;
@@ -57,7 +58,7 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
     /// <summary>Two ends back to back, each transmitting at <paramref name="bytesPerSecond"/>.</summary>
     /// <param name="queueing">Present the ends as the library's own queueing transports (the session writes to them under
     /// its lock, as to a socket transport) instead of as a user's transport (written through the session's outbox).</param>
-    public static (ThrottledLink Left, ThrottledLink Right) CreatePair(TestScheduler scheduler, long bytesPerSecond, bool queueing = false)
+    public static (ThrottledLink Left, ThrottledLink Right) CreatePair(BoundedTestScheduler scheduler, long bytesPerSecond, bool queueing = false)
     {
         var left = new ThrottledLink(scheduler, bytesPerSecond, queueing);
         var right = new ThrottledLink(scheduler, bytesPerSecond, queueing);
@@ -67,7 +68,7 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
     }
 
     /// <summary>An end whose peer reads everything it is sent and answers nothing.</summary>
-    public static ThrottledLink CreateSink(TestScheduler scheduler, long bytesPerSecond, bool queueing = false) =>
+    public static ThrottledLink CreateSink(BoundedTestScheduler scheduler, long bytesPerSecond, bool queueing = false) =>
         new(scheduler, bytesPerSecond, queueing);
 
     /// <summary>Transmission rate; 0 transmits nothing. May be changed between steps of the scheduler.</summary>

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Muxado.Reactive.Frames;
-using Muxado.Reactive.Tests.Testing;
+using Microsoft.Reactive.Testing;
+using Muxado.Reactive.Testing;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -20,6 +21,9 @@ public class WriteProgressTests
     private const int KiB = 1024;
     private const int MiB = 1024 * 1024;
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    // The session's end reaches Ended one scheduler hop after the check that ends it; the test scheduler runs work for
+    // "now" at now + 1 tick, so allow a few ticks.
+    private static readonly TimeSpan EndHop = TimeSpan.FromTicks(10);
 
     /// <summary>Two sessions over a throttled link; the server reads every stream as fast as it arrives.</summary>
     private sealed class LinkedPair
@@ -49,7 +53,7 @@ public class WriteProgressTests
             });
         }
 
-        public TestScheduler Scheduler { get; } = new();
+        public BoundedTestScheduler Scheduler { get; } = new();
         public ThrottledLink ClientLink { get; }
         public ThrottledLink ServerLink { get; }
         public MuxSession Client { get; }
@@ -59,19 +63,19 @@ public class WriteProgressTests
         /// <summary>When the server read each stream's FIN.</summary>
         public Dictionary<uint, long> FinishedAt { get; } = [];
 
-        public void RunTo(TimeSpan time) => Scheduler.RunToInline(time.Ticks, maxSteps: 1_000_000);
+        public void RunTo(TimeSpan time) => Scheduler.RunTo(time.Ticks, maxSteps: 1_000_000);
 
         /// <summary>Ends both sessions and lets their linger run out.</summary>
         public void Close()
         {
             var closing = Task.WhenAll(Client.DisposeAsync().AsTask(), Server.DisposeAsync().AsTask());
-            Scheduler.RunToInline(Scheduler.Clock + TimeSpan.FromSeconds(5).Ticks, maxSteps: 1_000_000);
+            Scheduler.RunTo(Scheduler.Clock + TimeSpan.FromSeconds(5).Ticks, maxSteps: 1_000_000);
             Assert.That(closing.Wait(TimeSpan.FromSeconds(10)), Is.True, "both sessions closed");
         }
     }
 
     /// <summary>Records on the scheduler's clock when the session ended and how.</summary>
-    private static Func<(long At, SessionEnd End)?> WatchEnd(MuxSession session, TestScheduler scheduler)
+    private static Func<(long At, SessionEnd End)?> WatchEnd(MuxSession session, BoundedTestScheduler scheduler)
     {
         (long, SessionEnd)? ended = null;
         session.Ended.Subscribe(end => ended = (scheduler.Clock, end));
@@ -160,11 +164,11 @@ public class WriteProgressTests
 
         pair.RunTo(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
         Assert.That(clientEnd(), Is.Null, "not before the write timeout");
-        pair.RunTo(TimeSpan.FromSeconds(12.5));
+        pair.RunTo(TimeSpan.FromSeconds(12.5) + EndHop);
 
         Assert.That(clientEnd(), Is.Not.Null, "ended by 1.25 × the write timeout");
         var (at, end) = clientEnd()!.Value;
-        Assert.That(at, Is.InRange(TimeSpan.FromSeconds(10).Ticks, TimeSpan.FromSeconds(12.5).Ticks));
+        Assert.That(at, Is.InRange(TimeSpan.FromSeconds(10).Ticks, (TimeSpan.FromSeconds(12.5) + EndHop).Ticks));
         Assert.That(end.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
         AssertHonestWriteTimeoutMessage(end.Message, pair.ClientLink, TimeSpan.FromSeconds(10));
         Assert.That(write.IsFaulted && write.Exception!.InnerException is MuxadoSessionException { Code: ErrorCode.WriteTimeout }, Is.True,
@@ -195,7 +199,7 @@ public class WriteProgressTests
         Assert.That(pair.ClientLink.BytesWritten, Is.EqualTo(writtenWhenStopped), "nothing moved after the stop");
         Assert.That(clientEnd(), Is.Not.Null, "the session ended");
         var (at, end) = clientEnd()!.Value;
-        Assert.That(at, Is.InRange(lastByteAt + TimeSpan.FromSeconds(10).Ticks, lastByteAt + TimeSpan.FromSeconds(12.5).Ticks),
+        Assert.That(at, Is.InRange(lastByteAt + TimeSpan.FromSeconds(10).Ticks, lastByteAt + (TimeSpan.FromSeconds(12.5) + EndHop).Ticks),
             "a write timeout after the last byte moved, within a quarter timeout");
         Assert.That(end.LocalError, Is.EqualTo(ErrorCode.WriteTimeout));
         AssertHonestWriteTimeoutMessage(end.Message, pair.ClientLink, TimeSpan.FromSeconds(10));
@@ -215,7 +219,7 @@ public class WriteProgressTests
         Assert.That(write.IsCompletedSuccessfully, Is.True, "the write fitted the queue");
         Assert.That(pair.ClientLink.PendingWriteBytes, Is.GreaterThan(10 * KiB));
 
-        pair.RunTo(TimeSpan.FromSeconds(12.5));
+        pair.RunTo(TimeSpan.FromSeconds(12.5) + EndHop);
 
         Assert.That(pair.ClientLink.BytesWritten, Is.Zero);
         Assert.That(clientEnd()?.End.LocalError, Is.EqualTo(ErrorCode.WriteTimeout),
@@ -248,7 +252,7 @@ public class WriteProgressTests
         // one frame of rounding. OpenWithEmptySyn is off so that the queue holds DATA frames only (SYN rides on the data):
         // control frames never wait for room by design and are not what this bound is about.
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         // 4 MiB/s: 40 KiB leave per tick, so room is granted while the queue is part full, where an unbounded grant shows.
         var link = ThrottledLink.CreateSink(scheduler, 4 * MiB, queueing);
         var options = new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false };
@@ -259,7 +263,7 @@ public class WriteProgressTests
 
         var streams = Enumerable.Range(0, writers).Select(_ => session.Open()).ToList();
         var writes = streams.Select(s => s.WriteAsync(data).AsTask()).ToList();
-        scheduler.RunToInline(TimeSpan.FromSeconds(40).Ticks, maxSteps: 1_000_000);
+        scheduler.RunTo(TimeSpan.FromSeconds(40).Ticks, maxSteps: 1_000_000);
 
         Assert.That(link.MaxPending, Is.LessThanOrEqualTo(bound + slack),
             $"the transport's queue peaked at {link.MaxPending} bytes with {writers} writers; the bound is {bound} (+{slack})");
@@ -276,7 +280,7 @@ public class WriteProgressTests
         // A full queue (the link is stalled), then ten writers on ten streams start waiting, in an order unrelated to
         // their ids. When the link moves again, the first bytes of each stream reach the wire in the order of waiting.
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var link = ThrottledLink.CreateSink(scheduler, 0, queueing);
         var session = MuxSession.Client(link, new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false, MaxWriteQueueBytes = 4 * KiB });
         var filler = session.Open();
@@ -290,11 +294,11 @@ public class WriteProgressTests
         {
             writes.Add(stream.WriteAsync(new byte[3 * KiB]).AsTask());
         }
-        scheduler.RunToInline(TimeSpan.FromSeconds(1).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
         Assert.That(writes.Where(w => w.IsCompleted), Is.Empty, "all ten wait for room");
 
         link.BytesPerSecond = 16 * KiB;
-        scheduler.RunToInline(TimeSpan.FromSeconds(10).Ticks);
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks);
 
         Assert.That(writes.Where(w => !w.IsCompletedSuccessfully), Is.Empty);
         var firstBytes = link.Queued.Where(f => f.Type == FrameType.Data && f.Length > 0 && f.StreamId != filler.Id)
@@ -308,7 +312,7 @@ public class WriteProgressTests
     public void GoAwayAsync_completes_only_once_the_goaway_has_been_written()
     {
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var transport = new ManualTransport(scheduler) { Pending = 1000 }; // the peer reads nothing for now
         var session = MuxSession.Server(transport, new MuxSessionOptions { Scheduler = scheduler });
 
@@ -329,7 +333,7 @@ public class WriteProgressTests
     {
         // The library's in-memory transport counts a frame written when it is delivered (on the scheduler).
         using var inline = new InlineContinuations();
-        var scheduler = new TestScheduler();
+        var scheduler = new BoundedTestScheduler();
         var (left, right) = Muxado.Reactive.Transports.FrameTransport.CreateInMemoryPair(scheduler);
         var client = MuxSession.Client(left, new MuxSessionOptions { Scheduler = scheduler });
         var server = MuxSession.Server(right, new MuxSessionOptions { Scheduler = scheduler });
@@ -338,7 +342,7 @@ public class WriteProgressTests
         Assert.That(goingAway.IsCompleted, Is.False, "nothing is delivered until the scheduler runs");
         Assert.That(client.RemoteGoAway, Is.Null);
 
-        scheduler.RunUntilIdleInline();
+        scheduler.RunUntilIdle();
 
         Assert.That(goingAway.Wait(TimeSpan.FromSeconds(10)), Is.True);
         Assert.That(client.RemoteGoAway, Is.EqualTo((ErrorCode.NoError, "draining")), "the peer has it");
