@@ -50,6 +50,19 @@ public class InteropPeerArgumentTests
     }
 
     [Test]
+    public void Syn_with_data_is_a_switch_of_both_modes_that_turns_off_the_empty_syn()
+    {
+        var serve = ArgumentParser.Parse(["serve", "--syn-with-data"]);
+        var dial = ArgumentParser.Parse(["dial", "--syn-with-data"]);
+
+        Assert.That((serve.SynWithFirstWrite, dial.SynWithFirstWrite), Is.EqualTo((true, true)));
+        Assert.That(serve.SessionOptions.OpenWithEmptySyn, Is.False);
+        Assert.That(ArgumentParser.Parse(["dial"]).SessionOptions.OpenWithEmptySyn, Is.True, "the default sends the SYN at Open()");
+        Assert.That(() => ArgumentParser.Parse(["dial", "--syn-with-data=yes"]),
+            Throws.TypeOf<UsageException>().With.Message.EqualTo("--syn-with-data takes no value"));
+    }
+
+    [Test]
     public void Defaults_follow_PEER_md()
     {
         var serve = ArgumentParser.Parse(["serve"]);

@@ -44,6 +44,27 @@ public class InteropPeerTests
         Assert.That(served.Lines, Has.None.Contains("failed"), string.Join("\n", served.Lines));
     }
 
+    [TestCase("server", "client")]
+    [TestCase("client", "server")]
+    public async Task Concurrent_openers_whose_syn_goes_with_the_first_write_pass_the_parallel_check_on_both_sides(string serveRole, string dialRole)
+    {
+        // Issue 9: with the SYN sent at the first write (as Go does), 32 workers put SYNs on the wire out of id order,
+        // in both directions (the parallel check's echo streams and the server's own opens for the callback).
+        await using var served = await ServedPeer.StartAsync("--role", serveRole, "--syn-with-data");
+
+        var (exitCode, lines) = await ServedPeer.DialAsync(served.Port, "--role", dialRole, "--bulk", "65536", "--parallel", "32", "--syn-with-data");
+
+        var checkLines = lines.Where(l => l.StartsWith("PASS ", StringComparison.Ordinal) || l.StartsWith("FAIL ", StringComparison.Ordinal)).ToArray();
+        Assert.That(checkLines.Select(l => l.Split(' ')[1]), Is.EqualTo(ExpectedChecks), string.Join("\n", lines));
+        Assert.That(checkLines, Has.All.StartWith("PASS "), string.Join("\n", lines));
+        Assert.That(checkLines[6], Does.Contain("32 workers x 20"));
+        Assert.That(lines[^1], Is.EqualTo("7 passed, 0 failed"));
+        Assert.That(exitCode, Is.EqualTo(InteropPeer.ExitOk));
+        var ended = await served.WaitForLineAsync(l => l.StartsWith("session ended ", StringComparison.Ordinal));
+        Assert.That(ended, Does.Contain("local=PeerEOF").And.Contain("remote=NoError"), "no protocol error on the serving side");
+        Assert.That(await served.StopAsync(), Is.EqualTo(InteropPeer.ExitOk));
+    }
+
     [Test]
     public async Task Heartbeats_print_their_latency_on_both_sides()
     {

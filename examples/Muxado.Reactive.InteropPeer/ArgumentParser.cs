@@ -13,15 +13,17 @@ public static class ArgumentParser
         """
         usage:
           serve [--addr 127.0.0.1:7777] [--role server|client] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s] [--timeout 60s]
+                [--syn-with-data]
           dial  [--addr 127.0.0.1:7777] [--role client|server] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s]
-                [--parallel 16] [--bulk 8388608] [--hold 0s] [--timeout 60s]
+                [--parallel 16] [--bulk 8388608] [--hold 0s] [--timeout 60s] [--syn-with-data]
         durations take an ms or s suffix (200ms, 1s, 1.5s); serve --addr 127.0.0.1:0 picks a free port.
+        --syn-with-data sends a stream's SYN with its first write, as Go does (concurrent openers put SYNs out of id order).
         """;
 
     private static readonly HashSet<string> DialOnly = ["--parallel", "--bulk", "--hold"];
 
     private static readonly HashSet<string> Known =
-        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout"];
+        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout", "--syn-with-data"];
 
     /// <summary>True when the command line asks for help (<c>-h</c>, <c>--help</c>, <c>help</c>).</summary>
     public static bool IsHelp(IReadOnlyList<string> args)
@@ -72,13 +74,13 @@ public static class ArgumentParser
             {
                 throw new UsageException($"{name} is an option of dial, not of serve");
             }
-            if (name == "--heartbeat")
+            if (name is "--heartbeat" or "--syn-with-data")
             {
                 if (inlineValue is not null)
                 {
-                    throw new UsageException("--heartbeat takes no value");
+                    throw new UsageException($"{name} takes no value");
                 }
-                options = options with { Heartbeat = true };
+                options = name == "--heartbeat" ? options with { Heartbeat = true } : options with { SynWithFirstWrite = true };
                 continue;
             }
             string value = inlineValue ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{name} needs a value"));

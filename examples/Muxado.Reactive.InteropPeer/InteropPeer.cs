@@ -121,7 +121,7 @@ public static class InteropPeer
     {
         string peer = socket.RemoteEndPoint?.ToString() ?? "unknown";
         socket.NoDelay = true;
-        var session = MuxSession.Create(socket, options.Role);
+        var session = MuxSession.Create(socket, options.Role, options.SessionOptions);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         log.Line($"session started peer={peer} role={RoleName(options.Role)}");
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
@@ -164,7 +164,7 @@ public static class InteropPeer
         }
 
         log.Line($"connected {socket.LocalEndPoint} -> {socket.RemoteEndPoint} role={RoleName(options.Role)}");
-        var session = MuxSession.Create(socket, options.Role);
+        var session = MuxSession.Create(socket, options.Role, options.SessionOptions);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
 

@@ -49,6 +49,15 @@ public sealed record PeerOptions
     /// <summary>The time limit of each check (dial) and of the callback behaviour's own round trip (both modes).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Send a stream's SYN with its first write instead of at <c>Open()</c> (<see cref="MuxSessionOptions.OpenWithEmptySyn"/>
+    /// false), as Go muxado does: streams opened concurrently then put their SYNs on the wire out of id order.
+    /// </summary>
+    public bool SynWithFirstWrite { get; init; }
+
+    /// <summary>The session options these settings ask for.</summary>
+    public MuxSessionOptions SessionOptions => new() { OpenWithEmptySyn = !SynWithFirstWrite };
+
     /// <summary>The address as written on the command line.</summary>
     public string Address => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
