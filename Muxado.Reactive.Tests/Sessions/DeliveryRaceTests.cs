@@ -18,6 +18,18 @@ public class DeliveryRaceTests
 
     private static byte[] Payload(int length) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 7) + 3))];
 
+    /// <summary>Opens a client stream, writes <paramref name="payload"/> and FIN from the pool, and accepts it on the server.</summary>
+    private static async Task<(Task Writing, MuxStream ServerSide)> SendAsync(TcpSessionPair pair, byte[] payload)
+    {
+        var stream = pair.Client.Open();
+        var writing = Task.Run(async () =>
+        {
+            await stream.WriteAsync(payload);
+            await stream.CloseWriteAsync();
+        });
+        return (writing, await pair.Server.AcceptAsync().WaitAsync(Generous));
+    }
+
     [Test]
     public async Task A_subscriber_that_keeps_leaving_and_coming_back_gets_every_byte_once_in_order()
     {
@@ -77,14 +89,8 @@ public class DeliveryRaceTests
         // every byte credited back, or the writer stalls.
         const int Bytes = 256 * 1024;
         await using var pair = await TcpSessionPair.ConnectAsync(new MuxSessionOptions { WindowSize = 1024, MaxFramePayload = 256 });
-        var stream = pair.Client.Open();
         var payload = Payload(Bytes);
-        var writing = Task.Run(async () =>
-        {
-            await stream.WriteAsync(payload);
-            await stream.CloseWriteAsync();
-        });
-        var serverSide = await pair.Server.AcceptAsync().WaitAsync(Generous);
+        var (writing, serverSide) = await SendAsync(pair, payload);
 
         var received = new List<byte>();
         bool completed = false;
@@ -212,14 +218,8 @@ public class DeliveryRaceTests
     {
         const int Bytes = 1024 * 1024;
         await using var pair = await TcpSessionPair.ConnectAsync(new MuxSessionOptions { WindowSize = 16 * 1024, MaxFramePayload = 1024 });
-        var stream = pair.Client.Open();
         var payload = Payload(Bytes);
-        var writing = Task.Run(async () =>
-        {
-            await stream.WriteAsync(payload);
-            await stream.CloseWriteAsync();
-        });
-        var serverSide = await pair.Server.AcceptAsync().WaitAsync(Generous);
+        var (writing, serverSide) = await SendAsync(pair, payload);
         using var hop = new EventLoopScheduler();
 
         var received = new List<byte>();
@@ -253,14 +253,8 @@ public class DeliveryRaceTests
     {
         const int Bytes = 512 * 1024;
         await using var pair = await TcpSessionPair.ConnectAsync(new MuxSessionOptions { WindowSize = 16 * 1024, MaxFramePayload = 1024 });
-        var stream = pair.Client.Open();
         var payload = Payload(Bytes);
-        var writing = Task.Run(async () =>
-        {
-            await stream.WriteAsync(payload);
-            await stream.CloseWriteAsync();
-        });
-        var serverSide = await pair.Server.AcceptAsync().WaitAsync(Generous);
+        var (writing, serverSide) = await SendAsync(pair, payload);
 
         // Every 50th chunk's work fails; Retry subscribes again, and the chunks waiting behind the failure are read again.
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -296,14 +290,8 @@ public class DeliveryRaceTests
         // An unsubscribed SelectAsyncWithCredit used to keep the whole window: the writer stalled for ever.
         const int Bytes = 4 * 1024 * 1024;
         await using var pair = await TcpSessionPair.ConnectAsync(new MuxSessionOptions { WindowSize = 64 * 1024, MaxFramePayload = 4096 });
-        var stream = pair.Client.Open();
         var payload = Payload(Bytes);
-        var writing = Task.Run(async () =>
-        {
-            await stream.WriteAsync(payload);
-            await stream.CloseWriteAsync();
-        });
-        var serverSide = await pair.Server.AcceptAsync().WaitAsync(Generous);
+        var (writing, serverSide) = await SendAsync(pair, payload);
 
         var readers = new Subject<int>();
         long received = 0;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Muxado.Reactive.Frames;
+using static Muxado.Reactive.Tests.Sessions.StreamIO;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -337,23 +338,5 @@ public class GoLikeClientTests
 
     private static byte[] Payload(uint id) => Encoding.ASCII.GetBytes($"stream {id}:" + new string((char)('a' + id % 26), (int)(id % 13)));
 
-    /// <summary>Reads the stream to its end, writing each chunk back, then half-closes.</summary>
-    private static async Task EchoAsync(MuxStream stream)
-    {
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            await stream.WriteAsync(chunk);
-        }
-        await stream.CloseWriteAsync();
-    }
 
-    private static async Task<byte[]> ReadToEndAsync(MuxStream stream)
-    {
-        using var buffer = new MemoryStream();
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            buffer.Write(chunk.Span);
-        }
-        return buffer.ToArray();
-    }
 }

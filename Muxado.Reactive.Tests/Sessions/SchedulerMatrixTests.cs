@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using static Muxado.Reactive.Tests.Sessions.StreamIO;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -492,13 +493,4 @@ public partial class SchedulerMatrixTests(string schedulerName)
 
     // ---------------------------------------------------------------- helpers
 
-    private static async Task<byte[]> ReadToEndAsync(MuxStream stream)
-    {
-        using var buffer = new MemoryStream();
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            buffer.Write(chunk.Span);
-        }
-        return buffer.ToArray();
-    }
 }

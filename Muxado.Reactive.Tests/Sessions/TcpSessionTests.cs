@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Pattern = Muxado.Reactive.Interop.Pattern;
+using static Muxado.Reactive.Tests.Sessions.StreamIO;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -8,14 +9,6 @@ public class TcpSessionTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
-    private static async Task EchoAsync(MuxStream stream)
-    {
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            await stream.WriteAsync(chunk);
-        }
-        await stream.CloseWriteAsync();
-    }
 
     [Test]
     public async Task Echo_of_more_than_a_window_both_directions_at_once()

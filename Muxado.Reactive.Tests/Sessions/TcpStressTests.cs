@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Tests.Interop;
+using static Muxado.Reactive.Tests.Sessions.StreamIO;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -92,24 +93,7 @@ public class TcpStressTests
         return echoes.Count;
     }
 
-    private static async Task EchoAsync(MuxStream stream)
-    {
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            await stream.WriteAsync(chunk);
-        }
-        await stream.CloseWriteAsync();
-    }
 
-    private static async Task<byte[]> ReadToEndAsync(MuxStream stream)
-    {
-        using var buffer = new MemoryStream();
-        await foreach (var chunk in stream.ReadAllAsync())
-        {
-            buffer.Write(chunk.Span);
-        }
-        return buffer.ToArray();
-    }
 
     // ---------------------------------------------------------------- a blocked subscriber
 
@@ -210,7 +194,7 @@ public class TcpStressTests
         await using var session = MuxSession.Create(socket, SessionRole.Server);
 
         await SendAllAsync(peer, scenario.Bytes(TranscriptDirection.ClientToServer)!);
-        var answer = await ReadToEndAsync(peer);
+        var answer = await ReadSocketToEndAsync(peer);
 
         Assert.That(Convert.ToHexStringLower(answer), Is.EqualTo(scenario.ServerToClientHex), "Go's bytes, then the connection closes");
         var end = await session.Completion.WaitAsync(Generous);
@@ -232,7 +216,7 @@ public class TcpStressTests
         var stream = await session.AcceptAsync().WaitAsync(Generous);
         Assert.That(stream.Id, Is.EqualTo(1u), "the session still accepts streams after answering the stray DATA");
         peer.Shutdown(SocketShutdown.Send);
-        var answer = await ReadToEndAsync(peer);
+        var answer = await ReadSocketToEndAsync(peer);
 
         Assert.That(GoTranscripts.Decode(answer), Is.EqualTo(new[]
         {
@@ -255,7 +239,7 @@ public class TcpStressTests
         await SendAllAsync(peer, header);
         await SendAllAsync(peer, new byte[1000]);
         peer.Shutdown(SocketShutdown.Send);
-        var answer = await ReadToEndAsync(peer);
+        var answer = await ReadSocketToEndAsync(peer);
 
         const string Text = "the transport ended in the middle of a frame: 16776215 more bytes were expected";
         Assert.That(GoTranscripts.Decode(answer), Is.EqualTo(new[]
@@ -298,7 +282,7 @@ public class TcpStressTests
         await using var session = MuxSession.Create(socket, SessionRole.Server, options);
 
         await SendAllAsync(peer, GoTranscripts.Encode(Enumerable.Range(0, 101).Select(i => Frame.Rst((uint)(2 * i) + 1, ErrorCode.StreamCancelled))));
-        var answer = await ReadToEndAsync(peer);
+        var answer = await ReadSocketToEndAsync(peer);
 
         const string Text = "too many frames forcing replies: more than 100 at once or 0 per second";
         Assert.That(GoTranscripts.Decode(answer), Is.EqualTo(new[] { Frame.GoAway(1, ErrorCode.EnhanceYourCalm, Text) }));
@@ -338,7 +322,7 @@ public class TcpStressTests
         })!;
         Assert.That(Encoding.ASCII.GetString(received.ToArray()), Is.EqualTo("hello"));
         Assert.That(error?.Code, Is.EqualTo(ErrorCode.PeerEOF));
-        Assert.That(GoTranscripts.Decode(await ReadToEndAsync(peer)), Is.EqualTo(new[] { Frame.GoAway(1, ErrorCode.PeerEOF, Text) }));
+        Assert.That(GoTranscripts.Decode(await ReadSocketToEndAsync(peer)), Is.EqualTo(new[] { Frame.GoAway(1, ErrorCode.PeerEOF, Text) }));
     }
 
     [Test]
@@ -693,7 +677,7 @@ public class TcpStressTests
 
         Assert.That(ends.Distinct().Count(), Is.EqualTo(1), "one end, seen by everyone");
         Assert.That(ends[0].IsClean, Is.True);
-        var frames = GoTranscripts.Decode(await ReadToEndAsync(peer));
+        var frames = GoTranscripts.Decode(await ReadSocketToEndAsync(peer));
         Assert.That(frames.Where(f => f.Type == FrameType.GoAway), Is.EqualTo(new[] { Frame.GoAway(0, ErrorCode.NoError, "no error") }));
         Assert.That(frames[^1].Type, Is.EqualTo(FrameType.GoAway), "nothing after the GOAWAY");
         Assert.That(frames.Count(f => f.IsFin), Is.LessThanOrEqualTo(1), "a stream sends FIN at most once");
@@ -736,7 +720,7 @@ public class TcpStressTests
     }
 
     /// <summary>Everything the peer writes until it closes the connection.</summary>
-    private static async Task<byte[]> ReadToEndAsync(Socket socket)
+    private static async Task<byte[]> ReadSocketToEndAsync(Socket socket)
     {
         using var cts = new CancellationTokenSource(Generous);
         var all = new MemoryStream();
