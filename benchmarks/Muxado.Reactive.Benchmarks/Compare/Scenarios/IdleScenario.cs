@@ -30,7 +30,13 @@ internal sealed class IdleScenario(Sizes sizes, int streams) : Scenario
     public override async Task<Sample> RunAsync(Impl impl, bool warmup)
     {
         int n = warmup ? sizes.IdleWarmupStreams : streams;
-        var options = new MuxSessionOptions { AcceptBacklog = streams + 1, MaxIncomingStreams = streams + 1 };
+        var options = new MuxSessionOptions
+        {
+            AcceptBacklog = streams + 1,
+            MaxIncomingStreams = streams + 1,
+            // A window committed per admitted stream (a bound on what the peer may make us buffer, not memory taken).
+            MaxBufferedBytes = (streams + 1L) * MuxSessionOptions.Default.WindowSize,
+        };
         await using var pair = await MuxPairs.ConnectAsync(impl, options).ConfigureAwait(false);
         var first = await pair.OpenAndAcceptAsync().ConfigureAwait(false);
         var opened = new List<IBenchStream>(n);
