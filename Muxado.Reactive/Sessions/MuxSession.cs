@@ -85,6 +85,11 @@ public sealed partial class MuxSession : IAsyncDisposable
     public static MuxSession Create(Socket socket, SessionRole role, MuxSessionOptions? options = null) =>
         new(FrameTransport.FromSocket(socket, TransportOptions(options)), role, options);
 
+    /// <summary>Starts a session in <paramref name="role"/> over an open WebSocket (binary messages); the session owns it.</summary>
+    /// <remarks>See <see cref="FrameTransport.FromWebSocket"/> for how the close handshake maps onto the session's end.</remarks>
+    public static MuxSession Create(System.Net.WebSockets.WebSocket webSocket, SessionRole role, MuxSessionOptions? options = null) =>
+        new(FrameTransport.FromWebSocket(webSocket, TransportOptions(options)), role, options);
+
     /// <summary>Starts a session in <paramref name="role"/> over a duplex pipe.</summary>
     public static MuxSession Create(IDuplexPipe pipe, SessionRole role, MuxSessionOptions? options = null) =>
         new(FrameTransport.FromPipe(pipe, TransportOptions(options)), role, options);

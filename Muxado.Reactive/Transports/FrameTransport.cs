@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using Muxado.Reactive.Frames;
@@ -190,6 +191,31 @@ public abstract class FrameTransport : IAsyncDisposable
             socket.NoDelay = true;
         }
         return new PipeFrameTransport(new SocketConnection(socket, options.LeaveOpen, options.ReadBufferSize), options);
+    }
+
+    /// <summary>A transport over an open <see cref="WebSocket"/> (a <c>ClientWebSocket</c>, or ASP.NET Core's server side).</summary>
+    /// <remarks>
+    /// <para>Frames travel in binary messages. The received messages are read as one byte stream, so a frame may span
+    /// messages and a message may hold several frames; each batch of the coalescing writer goes out as one message, and
+    /// a send that waits holds up the writer, so back-pressure reaches the socket.</para>
+    /// <para>The close handshake maps onto the session's end both ways: <c>Outbound.OnCompleted</c> (a session's clean
+    /// close, after its GOAWAY) sends a Close with <see cref="WebSocketCloseStatus.NormalClosure"/> and reading goes on
+    /// until the peer's Close, which completes Inbound (a session then ends with <see cref="ErrorCode.PeerEOF"/>); a
+    /// Close from the peer is answered. A text message or a WebSocket protocol error fails Inbound with
+    /// <see cref="ErrorCode.ProtocolError"/> and a message that says so; a connection that breaks without a handshake
+    /// is <see cref="ErrorCode.PeerEOF"/>. <see cref="DisposeAsync"/> aborts the WebSocket unless
+    /// <see cref="FrameTransportOptions.LeaveOpen"/>.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">The WebSocket is not open.</exception>
+    public static FrameTransport FromWebSocket(WebSocket webSocket, FrameTransportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(webSocket);
+        if (webSocket.State != WebSocketState.Open)
+        {
+            throw new ArgumentException($"The WebSocket must be open (it is {webSocket.State}).", nameof(webSocket));
+        }
+        options ??= FrameTransportOptions.Default;
+        return new PipeFrameTransport(new WebSocketConnection(webSocket, options.LeaveOpen, options.ReadBufferSize), options);
     }
 
     /// <summary>
