@@ -15,29 +15,6 @@ public class TlsTransportTests
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
-    /// <summary>A self-signed server certificate for "localhost" / 127.0.0.1, with its private key, valid for a day.</summary>
-    private static X509Certificate2 MakeServerCertificate(string name = "localhost")
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName(name);
-        names.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false)); // server auth
-        using var made = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        // Through PKCS#12, so that the key is one SslStream can use on every platform.
-        return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), password: null);
-    }
-
-    /// <summary>Trusts exactly <paramref name="pinned"/>: the check a client of a self-signed server makes.</summary>
-    private static SslClientAuthenticationOptions PinnedTo(X509Certificate2 pinned) => new()
-    {
-        TargetHost = "localhost",
-        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            certificate is not null && certificate.GetCertHashString(HashAlgorithmName.SHA256) == pinned.GetCertHashString(HashAlgorithmName.SHA256),
-    };
-
     private static async Task<(SslStream Client, Task<SslStream> Server)> HandshakeAsync(
         X509Certificate2 serverCertificate, SslClientAuthenticationOptions clientOptions)
     {
@@ -65,8 +42,8 @@ public class TlsTransportTests
     [Test]
     public async Task A_client_that_pins_the_servers_certificate_runs_a_session_over_TLS_both_ways()
     {
-        using var certificate = MakeServerCertificate();
-        var (clientTls, serverHandshake) = await HandshakeAsync(certificate, PinnedTo(certificate));
+        using var certificate = TlsCertificates.MakeServerCertificate();
+        var (clientTls, serverHandshake) = await HandshakeAsync(certificate, TlsCertificates.PinnedTo(certificate));
         var serverTls = await serverHandshake.WaitAsync(Generous);
         Assert.That(clientTls.IsAuthenticated && clientTls.IsEncrypted, Is.True);
         Assert.That(clientTls.RemoteCertificate?.GetCertHashString(HashAlgorithmName.SHA256),
@@ -108,10 +85,10 @@ public class TlsTransportTests
     [Test]
     public async Task A_server_whose_certificate_is_not_the_pinned_one_fails_the_handshake_with_a_clear_error()
     {
-        using var expected = MakeServerCertificate();
-        using var impostor = MakeServerCertificate();
+        using var expected = TlsCertificates.MakeServerCertificate();
+        using var impostor = TlsCertificates.MakeServerCertificate();
 
-        var failure = await Assert.CatchAsync<AuthenticationException>(async () => await HandshakeAsync(impostor, PinnedTo(expected)));
+        var failure = await Assert.CatchAsync<AuthenticationException>(async () => await HandshakeAsync(impostor, TlsCertificates.PinnedTo(expected)));
 
         Assert.That(failure!.Message, Does.Contain("remote certificate").IgnoreCase, "the message says what was refused");
     }
