@@ -54,7 +54,7 @@ internal sealed class WebSocketConnection : TransportConnection
             // Sends our Close; when the peer's Close came first, this completes the handshake.
             await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException)
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException or InvalidOperationException)
         {
             // The connection is already gone; the reader sees that on its own.
         }
@@ -101,9 +101,9 @@ internal sealed class WebSocketConnection : TransportConnection
             await _peerClosed.Task.WaitAsync(CloseHandshakeTimeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or IOException
-                                       or OperationCanceledException or TimeoutException)
+                                       or OperationCanceledException or TimeoutException or InvalidOperationException)
         {
-            // Broken, or the peer did not answer: release the socket all the same.
+            // Broken, the peer did not answer, or the writer's own Close is under way: release the socket all the same.
         }
         finally
         {
