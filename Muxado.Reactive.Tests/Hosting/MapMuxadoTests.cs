@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Muxado.Reactive.AspNetCore;
+using Muxado.Reactive.Tests.Sessions;
+
+namespace Muxado.Reactive.Tests.Hosting;
+
+/// <summary><c>MapMuxado</c> on a real Kestrel (127.0.0.1, a free port): sessions over WebSockets, and the host's graceful stop.</summary>
+public class MapMuxadoTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    /// <summary>A host that echoes every stream of every session on /mux.</summary>
+    private static async Task<(WebApplication App, Uri Address)> StartEchoHostAsync(Action<MuxadoHostingOptions> configure)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        builder.Services.AddMuxado(configure);
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.MapMuxado("/mux", SessionRole.Server, async (session, context) =>
+        {
+            var echoes = new List<Task>();
+            try
+            {
+                await foreach (var stream in session.AcceptAllAsync(context.RequestAborted))
+                {
+                    echoes.Add(StreamIO.EchoAsync(stream));
+                }
+            }
+            finally
+            {
+                await Task.WhenAll(echoes.Select(e => e.ContinueWith(t => _ = t.Exception, TaskScheduler.Default)));
+            }
+        });
+        await app.StartAsync();
+        var http = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return (app, new Uri(http.Replace("http://", "ws://", StringComparison.Ordinal) + "/mux"));
+    }
+
+    private static async Task<MuxSession> ConnectAsync(Uri address)
+    {
+        var socket = new ClientWebSocket();
+        using var timeout = new CancellationTokenSource(Generous);
+        await socket.ConnectAsync(address, timeout.Token);
+        return MuxSession.Create(socket, SessionRole.Client);
+    }
+
+    private static async Task<string> EchoThroughAsync(MuxSession client, string text)
+    {
+        var stream = client.Open();
+        var reading = StreamIO.ReadToEndAsync(stream);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+        await stream.CloseWriteAsync();
+        return Encoding.ASCII.GetString(await reading.WaitAsync(Generous));
+    }
+
+    [Test]
+    public async Task Each_websocket_gets_a_session_that_the_handler_serves()
+    {
+        var (app, address) = await StartEchoHostAsync(_ => { });
+        await using (app)
+        {
+            var clients = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => ConnectAsync(address)));
+            var answers = await Task.WhenAll(clients.Select((c, i) => EchoThroughAsync(c, $"client {i}")));
+
+            Assert.That(answers, Is.EqualTo(Enumerable.Range(0, 5).Select(i => $"client {i}")));
+            Assert.That(app.Services.GetRequiredService<MuxadoSessions>().Count, Is.EqualTo(5));
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+            await app.StopAsync().WaitAsync(Generous);
+        }
+    }
+
+    [Test]
+    public async Task A_plain_http_request_gets_400()
+    {
+        var (app, address) = await StartEchoHostAsync(_ => { });
+        await using (app)
+        {
+            using var http = new HttpClient();
+            var response = await http.GetAsync(new Uri(address.ToString().Replace("ws://", "http://", StringComparison.Ordinal)));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            await app.StopAsync().WaitAsync(Generous);
+        }
+    }
+
+    [Test]
+    public async Task Stopping_the_host_closes_a_session_that_stays_at_the_drain_deadline()
+    {
+        var (app, address) = await StartEchoHostAsync(o =>
+        {
+            o.DrainTimeout = TimeSpan.FromMilliseconds(500);
+            o.ShutdownMessage = "host stopping";
+        });
+        await using (app)
+        {
+            var client = await ConnectAsync(address);
+            Assert.That(await EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
+
+            // The client never closes: the host gives it the drain time, then closes it.
+            await app.StopAsync().WaitAsync(Generous);
+
+            var end = await client.Completion.WaitAsync(Generous);
+            Assert.That((end.RemoteError, end.RemoteDebug), Is.EqualTo(((ErrorCode?)ErrorCode.NoError, "no error")),
+                "the drain's GOAWAY came first, then the session's own close");
+            Assert.That(end.LocalError, Is.EqualTo(ErrorCode.PeerEOF));
+            Assert.That(app.Services.GetRequiredService<MuxadoSessions>().Count, Is.Zero);
+        }
+    }
+
+    [Test]
+    public async Task Stopping_the_host_sends_goaway_and_ends_as_soon_as_the_clients_close()
+    {
+        var (app, address) = await StartEchoHostAsync(o =>
+        {
+            o.DrainTimeout = TimeSpan.FromMinutes(5);
+            o.ShutdownMessage = "host stopping";
+        });
+        await using (app)
+        {
+            var client = await ConnectAsync(address);
+            Assert.That(await EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
+
+            var stopping = app.StopAsync();
+            await WaitUntilRefusedAsync(client); // the GOAWAY arrived
+            Assert.That(stopping.IsCompleted, Is.False, "the host waits for its session");
+            await client.DisposeAsync();
+            await stopping.WaitAsync(Generous); // long before the five minutes
+
+            Assert.That(client.Completion.Result.RemoteDebug, Is.EqualTo("host stopping"));
+        }
+    }
+
+    private static async Task WaitUntilRefusedAsync(MuxSession client)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (true)
+        {
+            try
+            {
+                client.Open().Reset(ErrorCode.StreamCancelled);
+            }
+            catch (MuxadoException ex) when (ex.Code == ErrorCode.RemoteGoneAway)
+            {
+                return;
+            }
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "no GOAWAY came");
+            await Task.Delay(10);
+        }
+    }
+
+    [Test]
+    public void MapMuxado_without_AddMuxado_says_what_is_missing()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        Assert.That(() => app.MapMuxado("/mux", SessionRole.Server, (_, _) => Task.CompletedTask),
+            Throws.InvalidOperationException.With.Message.Contains("AddMuxado"));
+    }
+}
