@@ -8,7 +8,8 @@ using Muxado.Reactive.Concurrency;
 namespace Muxado.Reactive;
 
 /// <summary>What a heartbeat requester saw: a beat with its latency, or a timeout.</summary>
-/// <param name="IsTimeout">True when no beat succeeded within interval + tolerance.</param>
+/// <param name="IsTimeout">True when no beat succeeded within interval + tolerance (for <see cref="Heartbeat.BeatAsync"/>:
+/// no echo within the tolerance).</param>
 /// <param name="Latency">Time from writing the beat to reading its echo (zero for a timeout).</param>
 /// <param name="At">When, on the session's scheduler.</param>
 public readonly record struct HeartbeatEvent(bool IsTimeout, TimeSpan Latency, DateTimeOffset At);
@@ -79,7 +80,7 @@ public sealed class Heartbeat : IAsyncDisposable
         }
         set
         {
-            CheckDurations(value, TimeSpan.Zero, nameof(value));
+            CheckInterval(value, nameof(value));
             using (_gate.Enter())
             {
                 _interval = value;
@@ -102,7 +103,7 @@ public sealed class Heartbeat : IAsyncDisposable
         }
         set
         {
-            CheckDurations(TimeSpan.FromSeconds(1), value, nameof(value));
+            CheckTolerance(value, nameof(value));
             using (_gate.Enter())
             {
                 _tolerance = value;
@@ -110,11 +111,19 @@ public sealed class Heartbeat : IAsyncDisposable
         }
     }
 
-    private static void CheckDurations(TimeSpan interval, TimeSpan tolerance, string name)
+    private static void CheckInterval(TimeSpan interval, string name)
     {
-        if (interval <= TimeSpan.Zero || tolerance < TimeSpan.Zero || interval > MaxDuration || tolerance > MaxDuration)
+        if (interval <= TimeSpan.Zero || interval > MaxDuration)
         {
-            throw new ArgumentOutOfRangeException(name, "The interval must be positive, the tolerance not negative, each at most a day.");
+            throw new ArgumentOutOfRangeException(name, interval, "The interval must be positive and at most a day.");
+        }
+    }
+
+    private static void CheckTolerance(TimeSpan tolerance, string name)
+    {
+        if (tolerance < TimeSpan.Zero || tolerance > MaxDuration)
+        {
+            throw new ArgumentOutOfRangeException(name, tolerance, "The tolerance must not be negative and at most a day.");
         }
     }
 
@@ -132,7 +141,8 @@ public sealed class Heartbeat : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(session);
         var every = interval ?? TimeSpan.FromSeconds(10);
         var slack = tolerance ?? TimeSpan.FromSeconds(15);
-        CheckDurations(every, slack, nameof(interval));
+        CheckInterval(every, nameof(interval));
+        CheckTolerance(slack, nameof(tolerance));
         var beat = new Heartbeat(session, every, slack);
         beat._stream = await session.OpenTypedAsync(MuxSession.HeartbeatStreamType, cancellationToken).ConfigureAwait(false);
         beat._disposables.Add(beat._stream.Received.Subscribe(beat.OnEcho, beat.Stop, () => beat.Stop(null)));
