@@ -33,6 +33,14 @@ public sealed class HeartbeatTests
         /// <summary>The beat bytes read and not yet echoed.</summary>
         public int Waiting => _received.Count;
 
+        /// <summary>Answers the beats read so far with other bytes.</summary>
+        public void EchoWrong()
+        {
+            var bytes = _received.Select(b => (byte)~b).ToArray();
+            _received.Clear();
+            _pair.Run(_stream.WriteAsync(bytes).AsTask());
+        }
+
         /// <summary>Echoes every beat read so far.</summary>
         public void Echo()
         {
@@ -191,6 +199,18 @@ public sealed class HeartbeatTests
         pair.Run(heartbeat.DisposeAsync().AsTask());
         Assert.That(() => pair.Run(pending), Throws.InstanceOf<ObjectDisposedException>());
         Assert.That(() => heartbeat.BeatAsync(), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
+    [Test]
+    public async Task BeatAsync_fails_with_the_protocol_error_of_a_wrong_echo()
+    {
+        await using var pair = PairWithoutResponder();
+        await using var heartbeat = await Heartbeat.StartAsync(pair.Client, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+        var responder = new ManualResponder(pair);
+        var beat = heartbeat.BeatAsync();
+        pair.RunFor(Ms);
+        responder.EchoWrong();
+        Assert.That(() => pair.Run(beat), Throws.InstanceOf<MuxadoException>().With.Property(nameof(MuxadoException.Code)).EqualTo(ErrorCode.ProtocolError));
     }
 
     [Test]

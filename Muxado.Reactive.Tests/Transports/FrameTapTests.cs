@@ -141,6 +141,7 @@ public sealed class FrameTapTests
         var tap = new TapLog();
         var tapped = left.Tap(tap, scheduler);
         var buffer = B("abc");
+        scheduler.AdvanceTo(TimeSpan.FromSeconds(5).Ticks);
 
         tapped.Outbound.OnNext(Frame.Data(1, buffer, FrameFlags.Syn));
         buffer[0] = (byte)'X'; // the writer may reuse its buffer once OnNext returns
@@ -150,6 +151,7 @@ public sealed class FrameTapTests
         scheduler.RunUntilIdle();
         Assert.That(tap.Frames.Select(f => f.ToString()), Is.EqualTo(new[] { "-> DATA[1] SYN len=3" }));
         Assert.That(tap.Frames[0].Frame.Payload.ToArray(), Is.EqualTo(B("abc")));
+        Assert.That(tap.Frames[0].At.UtcTicks, Is.EqualTo(TimeSpan.FromSeconds(5).Ticks), "stamped by the tap's scheduler when it passed");
         _ = right;
     }
 
