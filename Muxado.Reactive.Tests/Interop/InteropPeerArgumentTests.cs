@@ -63,6 +63,37 @@ public class InteropPeerArgumentTests
     }
 
     [Test]
+    public void Trace_is_a_switch_of_both_modes()
+    {
+        Assert.That((ArgumentParser.Parse(["serve", "--trace"]).Trace, ArgumentParser.Parse(["dial", "--trace"]).Trace), Is.EqualTo((true, true)));
+        Assert.That(ArgumentParser.Parse(["dial"]).Trace, Is.False);
+        Assert.That(() => ArgumentParser.Parse(["serve", "--trace=all"]),
+            Throws.TypeOf<UsageException>().With.Message.EqualTo("--trace takes no value"));
+        Assert.That(ArgumentParser.Usage, Does.Contain("[--trace]"));
+    }
+
+    [Test]
+    public async Task Trace_prints_each_frame_to_stderr_and_leaves_stdout_as_PEER_md_says()
+    {
+        await using var served = await ServedPeer.StartAsync();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exitCode = await InteropPeer.RunAsync(["dial", "--addr", $"127.0.0.1:{served.Port}", "--trace", "--bulk", "65536", "--parallel", "1"], output, error)
+            .WaitAsync(ServedPeer.Generous);
+
+        Assert.That(exitCode, Is.EqualTo(InteropPeer.ExitOk), output.ToString());
+        var traceLine = new System.Text.RegularExpressions.Regex(@"^(->|<-) (DATA|WNDINC|RST|GOAWAY|UNKNOWN\(\d+\))\[\d+\]");
+        var trace = ServedPeer.Split(error.ToString());
+        Assert.That(trace, Has.All.Match(traceLine.ToString()));
+        Assert.That(trace[0], Is.EqualTo("-> DATA[3] SYN len=0"), "the first check's stream opens the trace");
+        Assert.That(trace, Has.Some.StartsWith("<- DATA[3]"));
+        Assert.That(trace.Last(l => l.StartsWith("->", StringComparison.Ordinal)), Does.StartWith("-> GOAWAY[0]"), "the clean close is the last frame written");
+        Assert.That(ServedPeer.Split(output.ToString()), Has.None.Match(traceLine.ToString()));
+        Assert.That(output.ToString(), Does.Contain("7 passed, 0 failed"));
+    }
+
+    [Test]
     public void Defaults_follow_PEER_md()
     {
         var serve = ArgumentParser.Parse(["serve"]);

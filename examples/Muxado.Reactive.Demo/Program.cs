@@ -1,4 +1,5 @@
 // A tour of Muxado.Reactive over real loopback TCP: a server and a client session in one process.
+// With --trace, every frame the client reads (<-) and writes (->) is printed to stderr, one per line.
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Linq;
@@ -6,6 +7,7 @@ using System.Reactive.Threading.Tasks;
 using System.Text;
 using System.Text.Json;
 using Muxado.Reactive;
+using Muxado.Reactive.Transports;
 
 const uint EchoType = 1;
 const uint JsonType = 2;
@@ -19,7 +21,10 @@ var serverSocket = await listener.AcceptAsync();
 Console.WriteLine($"connected over {listener.LocalEndPoint}");
 
 await using var server = MuxSession.Create(serverSocket, SessionRole.Server);
-await using var client = MuxSession.Create(clientSocket, SessionRole.Client);
+bool trace = args.Contains("--trace");
+await using var client = trace
+    ? MuxSession.Client(FrameTransport.FromSocket(clientSocket).Tap(FrameFormatter.WriteTo(Console.Error, "client")))
+    : MuxSession.Create(clientSocket, SessionRole.Client);
 
 // The server: every typed stream the client opens arrives on an Rx sequence.
 using var serving = server.IncomingTyped.Subscribe(typed => _ = Serve(typed));
@@ -58,6 +63,12 @@ Console.WriteLine($"parallel:  100 streams echoed {lengths.Sum():N0} bytes");
 await using var heartbeat = await Heartbeat.StartAsync(client, interval: TimeSpan.FromMilliseconds(100));
 var latencies = await heartbeat.Latencies.Take(3).ToList();
 Console.WriteLine($"heartbeat: {string.Join(", ", latencies.Select(l => $"{l.TotalMilliseconds:F2} ms"))}");
+// A beat on demand (Go's Beat()), and a summary of the last round trips for a status line.
+var now = await heartbeat.BeatAsync();
+Console.WriteLine($"beat now:  {(now.IsTimeout ? "timeout" : $"{now.Latency.TotalMilliseconds:F2} ms")}");
+var summary = await heartbeat.Latencies.ToRoundTripStatistics(window: 5).Take(5).LastAsync();
+Console.WriteLine($"last {summary.Count}:    min {summary.Min.TotalMilliseconds:F2} ms, mean {summary.Mean.TotalMilliseconds:F2} ms, " +
+    $"max {summary.Max.TotalMilliseconds:F2} ms, p99 {summary.P99.TotalMilliseconds:F2} ms");
 
 await client.DisposeAsync();
 var end = await server.Completion;

@@ -13,17 +13,18 @@ public static class ArgumentParser
         """
         usage:
           serve [--addr 127.0.0.1:7777] [--role server|client] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s] [--timeout 60s]
-                [--syn-with-data]
+                [--syn-with-data] [--trace]
           dial  [--addr 127.0.0.1:7777] [--role client|server] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s]
-                [--parallel 16] [--bulk 8388608] [--hold 0s] [--timeout 60s] [--syn-with-data]
+                [--parallel 16] [--bulk 8388608] [--hold 0s] [--timeout 60s] [--syn-with-data] [--trace]
         durations take an ms or s suffix (200ms, 1s, 1.5s); serve --addr 127.0.0.1:0 picks a free port.
         --syn-with-data sends a stream's SYN with its first write, as Go does (concurrent openers put SYNs out of id order).
+        --trace prints every frame read (<-) and written (->) to stderr, one per line; stdout is unchanged.
         """;
 
     private static readonly HashSet<string> DialOnly = ["--parallel", "--bulk", "--hold"];
 
     private static readonly HashSet<string> Known =
-        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout", "--syn-with-data"];
+        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout", "--syn-with-data", "--trace"];
 
     /// <summary>True when the command line asks for help (<c>-h</c>, <c>--help</c>, <c>help</c>).</summary>
     public static bool IsHelp(IReadOnlyList<string> args)
@@ -74,13 +75,18 @@ public static class ArgumentParser
             {
                 throw new UsageException($"{name} is an option of dial, not of serve");
             }
-            if (name is "--heartbeat" or "--syn-with-data")
+            if (name is "--heartbeat" or "--syn-with-data" or "--trace")
             {
                 if (inlineValue is not null)
                 {
                     throw new UsageException($"{name} takes no value");
                 }
-                options = name == "--heartbeat" ? options with { Heartbeat = true } : options with { SynWithFirstWrite = true };
+                options = name switch
+                {
+                    "--heartbeat" => options with { Heartbeat = true },
+                    "--syn-with-data" => options with { SynWithFirstWrite = true },
+                    _ => options with { Trace = true },
+                };
                 continue;
             }
             string value = inlineValue ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{name} needs a value"));

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Interop;
 
@@ -41,6 +42,10 @@ public static class InteropPeer
             await error.WriteLineAsync(ArgumentParser.Usage).ConfigureAwait(false);
             return ExitUsage;
         }
+        if (options.Trace)
+        {
+            options = options with { TraceWriter = error };
+        }
         return options.Mode == PeerMode.Serve
             ? await RunServeAsync(options, output, cancellationToken).ConfigureAwait(false)
             : await RunDialAsync(options, output, cancellationToken).ConfigureAwait(false);
@@ -64,6 +69,7 @@ public static class InteropPeer
     public static async Task<int> RunServeAsync(PeerOptions options, TextWriter output, Action<IPEndPoint>? onListening, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = WithSharedTraceWriter(options);
         var log = new PeerOutput(output);
         Socket listener;
         try
@@ -121,7 +127,7 @@ public static class InteropPeer
     {
         string peer = socket.RemoteEndPoint?.ToString() ?? "unknown";
         socket.NoDelay = true;
-        var session = MuxSession.Create(socket, options.Role, options.SessionOptions);
+        var session = CreateSession(socket, options, tracePrefix: peer);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         log.Line($"session started peer={peer} role={RoleName(options.Role)}");
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
@@ -147,6 +153,7 @@ public static class InteropPeer
     public static async Task<int> RunDialAsync(PeerOptions options, TextWriter output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = WithSharedTraceWriter(options);
         var log = new PeerOutput(output);
         Socket socket;
         try
@@ -164,7 +171,7 @@ public static class InteropPeer
         }
 
         log.Line($"connected {socket.LocalEndPoint} -> {socket.RemoteEndPoint} role={RoleName(options.Role)}");
-        var session = MuxSession.Create(socket, options.Role, options.SessionOptions);
+        var session = CreateSession(socket, options, tracePrefix: null);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
 
@@ -196,6 +203,27 @@ public static class InteropPeer
         log.Line($"{passed} passed, {failed} failed");
         return failed == 0 ? ExitOk : ExitFailed;
     }
+
+    /// <summary>
+    /// A session on <paramref name="socket"/>; with <see cref="PeerOptions.Trace"/>, its transport is tapped and each frame
+    /// printed as a line, after <paramref name="tracePrefix"/> (the peer's address when serving many).
+    /// </summary>
+    private static MuxSession CreateSession(Socket socket, PeerOptions options, string? tracePrefix)
+    {
+        var sessionOptions = options.SessionOptions;
+        if (!options.Trace)
+        {
+            return MuxSession.Create(socket, options.Role, sessionOptions);
+        }
+        var trace = options.TraceWriter ?? Console.Error;
+        var transport = FrameTransport.FromSocket(socket, new FrameTransportOptions { ReaderLimits = sessionOptions.ReaderLimits })
+            .Tap(FrameFormatter.WriteTo(trace, tracePrefix), sessionOptions.Scheduler);
+        return options.Role == SessionRole.Client ? MuxSession.Client(transport, sessionOptions) : MuxSession.Server(transport, sessionOptions);
+    }
+
+    /// <summary>One synchronized trace writer for every session of a run, so that their lines never interleave.</summary>
+    private static PeerOptions WithSharedTraceWriter(PeerOptions options) =>
+        options.Trace ? options with { TraceWriter = TextWriter.Synchronized(options.TraceWriter ?? Console.Error) } : options;
 
     private static async Task<Socket> ConnectAsync(PeerOptions options, CancellationToken cancellationToken)
     {

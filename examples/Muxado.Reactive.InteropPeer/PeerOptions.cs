@@ -55,6 +55,16 @@ public sealed record PeerOptions
     /// </summary>
     public bool SynWithFirstWrite { get; init; }
 
+    /// <summary>
+    /// Print every frame read and written, one per line (<c>-&gt; DATA[3] FIN len=5</c>, see
+    /// <see cref="Transports.FrameFormatter"/>), to <see cref="TraceWriter"/>; the output of PEER.md is unchanged.
+    /// </summary>
+    public bool Trace { get; init; }
+
+    /// <summary>Where <see cref="Trace"/> lines go (not from the command line): <c>RunAsync</c> sets its error writer, the
+    /// process's stderr; null means <see cref="Console.Error"/>.</summary>
+    public TextWriter? TraceWriter { get; init; }
+
     /// <summary>The session options these settings ask for.</summary>
     public MuxSessionOptions SessionOptions => new() { OpenWithEmptySyn = !SynWithFirstWrite };
 
