@@ -14,6 +14,7 @@ public sealed partial class MuxStream
     private bool _closing; // DisposeAsync has started: a write must not start waiting for window
     private Exception? _writeError;
     private bool _needsRoom; // the head request waits for room in the session's write queue
+    private TimeSpan? _creditWaitSince; // when the head request started waiting for window credit (for the metric)
     internal bool RoomQueued; // in the session's queue of streams waiting for room (session's bookkeeping)
 
     /// <summary>
@@ -232,7 +233,13 @@ public sealed partial class MuxStream
             long window = _session.Core.SendWindowOf(Id);
             if (window == 0 || (request.Whole && window > 0 && window < remaining))
             {
+                _creditWaitSince ??= _session.ElapsedLocked;
                 return Progress.NeedsWindow;
+            }
+            if (_creditWaitSince is { } since)
+            {
+                _creditWaitSince = null;
+                _session.Telemetry.CreditWaitedLocked(_session.ElapsedLocked - since);
             }
             int room = _session.WriteRoomLocked(this);
             if (room == 0 || (request.Whole && room < remaining))
