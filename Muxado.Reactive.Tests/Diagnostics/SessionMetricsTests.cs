@@ -146,6 +146,18 @@ public class SessionMetricsTests
     }
 
     [Test]
+    public void The_heartbeat_hook_records_round_trips_in_seconds_on_the_session_s_meter()
+    {
+        using var telemetry = new TestTelemetry();
+        using var roundTrips = Collect<double>(telemetry, "muxado.heartbeat.round_trip");
+        var pair = new VirtualSessionPair(telemetry.Options());
+        pair.Client.Telemetry.HeartbeatRoundTrip(TimeSpan.FromMilliseconds(250));
+        Assert.That(roundTrips.GetMeasurementSnapshot().Select(m => m.Value), Is.EqualTo(new[] { 0.25 }).AsCollection);
+        Assert.That(roundTrips.Instrument!.Unit, Is.EqualTo("s"));
+        Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);
+    }
+
+    [Test]
     public void Without_a_meter_factory_sessions_use_the_library_s_meter_named_Muxado_Reactive()
     {
         var instruments = MuxInstruments.For(null);

@@ -48,6 +48,7 @@ internal sealed class MuxInstruments
         FramesSent = meter.CreateCounter<long>("muxado.frames.sent", "{frame}", "Frames queued for the transport, by type (muxado.frame.type).");
         FramesReceived = meter.CreateCounter<long>("muxado.frames.received", "{frame}", "Frames read from the transport, by type (muxado.frame.type).");
         CreditWait = meter.CreateHistogram<double>("muxado.write.credit_wait", "s", "How long a write waited for the peer's window credit.");
+        HeartbeatRoundTrip = meter.CreateHistogram<double>("muxado.heartbeat.round_trip", "s", "Round trips of heartbeats (Heartbeat.StartAsync).");
         meter.CreateObservableGauge("muxado.write_queue.bytes", SumWriteQueues, "By", "Bytes queued for the transport and not yet written, over the sessions.");
     }
 
@@ -73,6 +74,7 @@ internal sealed class MuxInstruments
     public Counter<long> FramesSent { get; }
     public Counter<long> FramesReceived { get; }
     public Histogram<double> CreditWait { get; }
+    public Histogram<double> HeartbeatRoundTrip { get; }
 
     /// <summary>True when something listens to a per-frame or per-stream instrument: only then is anything counted for them.</summary>
     public bool TrafficEnabled =>

@@ -205,6 +205,12 @@ internal sealed class SessionTelemetry : IDeferredWork
         }
     }
 
+    /// <summary>
+    /// The hook for the heartbeat: a beat came back after <paramref name="roundTrip"/>. Outside the lock (the heartbeat
+    /// measures on the session's scheduler).
+    /// </summary>
+    public void HeartbeatRoundTrip(TimeSpan roundTrip) => Instruments.HeartbeatRoundTrip.Record(roundTrip.TotalSeconds);
+
     private void StreamResetLocked(uint streamId, ErrorCode code, bool byPeer)
     {
         var logger = Logger;
