@@ -21,6 +21,12 @@ public class SessionMetricsTests
     private static long Sum(MetricCollector<long> collector, string? tag = null, string? value = null) =>
         collector.GetMeasurementSnapshot().Where(m => tag is null || Equals(m.Tags[tag], value)).Sum(m => m.Value);
 
+    private static long Observed(MetricCollector<long> collector)
+    {
+        collector.RecordObservableInstruments();
+        return collector.LastMeasurement!.Value;
+    }
+
     [Test]
     public void Sessions_and_streams_are_counted_as_they_open_reset_and_end()
     {
@@ -36,17 +42,19 @@ public class SessionMetricsTests
         using var clientResets = Collect<long>(client, "muxado.stream.reset");
         using var serverResets = Collect<long>(server, "muxado.stream.reset");
         var pair = new VirtualSessionPair(client.Options(), server.Options());
-        Assert.That(Sum(sessionsActive), Is.EqualTo(1), "the client's meter sees the client only");
+        Assert.That(Observed(sessionsActive), Is.EqualTo(1), "the client's meter sees the client only");
 
         var first = pair.Client.Open();
         _ = pair.Client.Open();
         pair.RunUntilIdle();
-        Assert.That((Sum(opened), Sum(accepted), Sum(active), Sum(serverActive)), Is.EqualTo((2L, 2L, 2L, 2L)));
+        Assert.That((Sum(opened), Sum(accepted), Observed(active), Observed(serverActive)), Is.EqualTo((2L, 2L, 2L, 2L)));
+        using var lateActive = Collect<long>(client, "muxado.stream.active");
+        Assert.That(Observed(lateActive), Is.EqualTo(2), "a listener that starts late sees the streams already open");
         Assert.That(Collect<long>(server, "muxado.stream.opened").GetMeasurementSnapshot(), Is.Empty, "the server opened none");
 
         first.Reset(ErrorCode.StreamCancelled);
         pair.RunUntilIdle();
-        Assert.That((Sum(active), Sum(serverActive)), Is.EqualTo((1L, 1L)));
+        Assert.That((Observed(active), Observed(serverActive)), Is.EqualTo((1L, 1L)));
         var sent = clientResets.GetMeasurementSnapshot().Single();
         Assert.That((sent.Value, sent.Tags["muxado.error_code"], sent.Tags["muxado.reset.side"]), Is.EqualTo((1L, (object?)"StreamCancelled", (object?)"local")));
         var received = serverResets.GetMeasurementSnapshot().Single();
@@ -54,7 +62,7 @@ public class SessionMetricsTests
 
         pair.Run(pair.Client.DisposeAsync().AsTask());
         pair.RunUntilIdle();
-        Assert.That((Sum(sessionsActive), Sum(active), Sum(serverActive)), Is.EqualTo((0L, 0L, 0L)), "the end takes the open streams with it");
+        Assert.That((Observed(sessionsActive), Observed(active), Observed(serverActive)), Is.EqualTo((0L, 0L, 0L)), "the end takes the open streams with it");
         Assert.That(Sum(sessionsEnded, "muxado.error_code", "NoError"), Is.EqualTo(1));
         Assert.That(Sum(serverEnded, "muxado.error_code", "PeerEOF"), Is.EqualTo(1), "the server read the client's clean close");
         Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);
@@ -206,11 +214,12 @@ public class SessionMetricsTests
         stream.Reset(ErrorCode.StreamCancelled);
         pair.Run(pair.Client.DisposeAsync().AsTask());
         pair.RunUntilIdle();
+        listener.RecordObservableInstruments();
 
-        Assert.That(calls.Select(c => c.Instrument).Distinct().Order().ToArray(), Is.EqualTo(new[]
+        Assert.That(calls.Select(c => c.Instrument).Distinct().Order(StringComparer.Ordinal).ToArray(), Is.EqualTo(new[]
         {
             "muxado.bytes.received", "muxado.bytes.sent", "muxado.frames.received", "muxado.frames.sent", "muxado.session.active", "muxado.session.ended",
-            "muxado.stream.accepted", "muxado.stream.active", "muxado.stream.opened", "muxado.stream.reset", "muxado.write.credit_wait",
+            "muxado.stream.accepted", "muxado.stream.active", "muxado.stream.opened", "muxado.stream.reset", "muxado.write.credit_wait", "muxado.write_queue.bytes",
         }).AsCollection, "every instrument made measurements");
         Assert.That(calls.Where(c => c.UnderLock).Select(c => c.Instrument).Distinct(), Is.Empty, "none under a session lock");
         Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);

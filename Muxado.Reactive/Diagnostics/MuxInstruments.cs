@@ -31,17 +31,19 @@ internal sealed class MuxInstruments
     private static readonly KeyValuePair<string, object?> s_localSide = new("muxado.reset.side", "local");
     private static readonly KeyValuePair<string, object?> s_peerSide = new("muxado.reset.side", "peer");
 
-    // The sessions whose write queues the gauge sums.
+    // The sessions the observed instruments sum over (started and not yet ended).
     private readonly ConcurrentDictionary<SessionTelemetry, byte> _sessions = new();
 
     private MuxInstruments(Meter meter)
     {
         Meter = meter;
-        SessionsActive = meter.CreateUpDownCounter<long>("muxado.session.active", "{session}", "Sessions that have started and not ended.");
+        // The two "active" instruments are observed, not counted: a listener that starts late reads the true number
+        // instead of a sum that misses the streams opened before it listened.
+        meter.CreateObservableUpDownCounter("muxado.session.active", () => (long)_sessions.Count, "{session}", "Sessions that have started and not ended.");
         SessionsEnded = meter.CreateCounter<long>("muxado.session.ended", "{session}", "Sessions that ended, by local error code (muxado.error_code).");
         StreamsOpened = meter.CreateCounter<long>("muxado.stream.opened", "{stream}", "Streams this side opened.");
         StreamsAccepted = meter.CreateCounter<long>("muxado.stream.accepted", "{stream}", "Streams the peer opened that the session admitted.");
-        StreamsActive = meter.CreateUpDownCounter<long>("muxado.stream.active", "{stream}", "Streams open now (either side's).");
+        meter.CreateObservableUpDownCounter("muxado.stream.active", SumOpenStreams, "{stream}", "Streams open now (either side's), over the sessions.");
         StreamsReset = meter.CreateCounter<long>("muxado.stream.reset", "{stream}", "RST frames, by code (muxado.error_code) and side (muxado.reset.side: local or peer).");
         BytesSent = meter.CreateCounter<long>("muxado.bytes.sent", "By", "Bytes of frames (header and body) queued for the transport.");
         BytesReceived = meter.CreateCounter<long>("muxado.bytes.received", "By", "Bytes of frames (header and body) read from the transport.");
@@ -63,11 +65,9 @@ internal sealed class MuxInstruments
     }
 
     public Meter Meter { get; }
-    public UpDownCounter<long> SessionsActive { get; }
     public Counter<long> SessionsEnded { get; }
     public Counter<long> StreamsOpened { get; }
     public Counter<long> StreamsAccepted { get; }
-    public UpDownCounter<long> StreamsActive { get; }
     public Counter<long> StreamsReset { get; }
     public Counter<long> BytesSent { get; }
     public Counter<long> BytesReceived { get; }
@@ -79,7 +79,7 @@ internal sealed class MuxInstruments
     /// <summary>True when something listens to a per-frame or per-stream instrument: only then is anything counted for them.</summary>
     public bool TrafficEnabled =>
         FramesSent.Enabled || FramesReceived.Enabled || BytesSent.Enabled || BytesReceived.Enabled
-        || StreamsOpened.Enabled || StreamsAccepted.Enabled || StreamsActive.Enabled;
+        || StreamsOpened.Enabled || StreamsAccepted.Enabled;
 
     /// <summary>Frame types in the order of <see cref="TypeIndex"/>.</summary>
     public const int FrameTypeCount = 5;
@@ -104,6 +104,16 @@ internal sealed class MuxInstruments
         foreach (var session in _sessions.Keys)
         {
             sum += session.QueuedWriteBytes;
+        }
+        return sum;
+    }
+
+    private long SumOpenStreams()
+    {
+        long sum = 0;
+        foreach (var session in _sessions.Keys)
+        {
+            sum += session.OpenStreams;
         }
         return sum;
     }

@@ -15,7 +15,8 @@ namespace Muxado.Reactive.Diagnostics;
 /// per-frame measurements are tallied under the lock and added to the instruments by one deferred flush per locked
 /// section (this object is that flush). Nothing is tallied for instruments nobody listens to, and the hot path allocates
 /// nothing: tags are built once (<see cref="MuxInstruments"/>).</para>
-/// <para>The totals are guarded by the session lock; <see cref="QueuedWriteBytes"/> may be read on any thread.</para>
+/// <para>The totals are guarded by the session lock; <see cref="OpenStreams"/> and <see cref="QueuedWriteBytes"/> may be
+/// read on any thread (the observed instruments read them when a listener asks).</para>
 /// </remarks>
 internal sealed class SessionTelemetry : IDeferredWork
 {
@@ -29,7 +30,7 @@ internal sealed class SessionTelemetry : IDeferredWork
     private long _pendingBytesReceived;
     private long _pendingOpened;
     private long _pendingAccepted;
-    private long _pendingActive;
+    private int _openStreams;
     private bool _flushQueued;
 
     public SessionTelemetry(MuxSessionOptions options, DeferringLock sessionLock, Func<long> queuedWriteBytes)
@@ -52,6 +53,9 @@ internal sealed class SessionTelemetry : IDeferredWork
     public long StreamsOpened { get; private set; }
     public long StreamsAccepted { get; private set; }
 
+    /// <summary>Streams open now; safe on any thread (the active-streams instrument reads it).</summary>
+    public int OpenStreams => Volatile.Read(ref _openStreams);
+
     /// <summary>Bytes queued for the transport and not yet written; safe on any thread (the write-queue gauge reads it).</summary>
     public long QueuedWriteBytes => _queuedWriteBytes();
 
@@ -62,7 +66,6 @@ internal sealed class SessionTelemetry : IDeferredWork
         {
             SessionLog.SessionStarted(logger, role);
         }
-        Instruments.SessionsActive.Add(1);
         Instruments.Register(this);
     }
 
@@ -79,7 +82,6 @@ internal sealed class SessionTelemetry : IDeferredWork
                     end.LocalError, end.Message, end.RemoteError, end.RemoteDebug, end.IsClean);
             }
             Instruments.Unregister(this);
-            Instruments.SessionsActive.Add(-1);
             Instruments.SessionsEnded.Add(1, MuxInstruments.ErrorCodeTag(end.LocalError));
         });
     }
@@ -139,10 +141,10 @@ internal sealed class SessionTelemetry : IDeferredWork
         {
             StreamsAccepted++;
         }
+        Volatile.Write(ref _openStreams, _openStreams + 1);
         if (Instruments.TrafficEnabled)
         {
             _ = local ? _pendingOpened++ : _pendingAccepted++;
-            _pendingActive++;
             QueueFlushLocked();
         }
     }
@@ -150,11 +152,7 @@ internal sealed class SessionTelemetry : IDeferredWork
     /// <summary><paramref name="count"/> streams are over (the session forgot them). Under the lock.</summary>
     public void StreamsEndedLocked(int count)
     {
-        if (count > 0 && Instruments.TrafficEnabled)
-        {
-            _pendingActive -= count;
-            QueueFlushLocked();
-        }
+        Volatile.Write(ref _openStreams, _openStreams - count);
     }
 
     /// <summary>The peer ran into <paramref name="limit"/> with stream <paramref name="streamId"/>. Under the lock.</summary>
@@ -249,7 +247,7 @@ internal sealed class SessionTelemetry : IDeferredWork
     {
         Span<long> sent = stackalloc long[MuxInstruments.FrameTypeCount];
         Span<long> received = stackalloc long[MuxInstruments.FrameTypeCount];
-        long bytesSent, bytesReceived, opened, accepted, active;
+        long bytesSent, bytesReceived, opened, accepted;
         using (_lock.Enter())
         {
             _flushQueued = false;
@@ -257,9 +255,8 @@ internal sealed class SessionTelemetry : IDeferredWork
             _pendingFramesReceived.CopyTo(received);
             Array.Clear(_pendingFramesSent);
             Array.Clear(_pendingFramesReceived);
-            (bytesSent, bytesReceived, opened, accepted, active) =
-                (_pendingBytesSent, _pendingBytesReceived, _pendingOpened, _pendingAccepted, _pendingActive);
-            _pendingBytesSent = _pendingBytesReceived = _pendingOpened = _pendingAccepted = _pendingActive = 0;
+            (bytesSent, bytesReceived, opened, accepted) = (_pendingBytesSent, _pendingBytesReceived, _pendingOpened, _pendingAccepted);
+            _pendingBytesSent = _pendingBytesReceived = _pendingOpened = _pendingAccepted = 0;
         }
         var i = Instruments;
         for (int type = 0; type < MuxInstruments.FrameTypeCount; type++)
@@ -277,10 +274,6 @@ internal sealed class SessionTelemetry : IDeferredWork
         AddIfAny(i.BytesReceived, bytesReceived);
         AddIfAny(i.StreamsOpened, opened);
         AddIfAny(i.StreamsAccepted, accepted);
-        if (active != 0)
-        {
-            i.StreamsActive.Add(active);
-        }
     }
 
     private static void AddIfAny(System.Diagnostics.Metrics.Counter<long> counter, long delta)
