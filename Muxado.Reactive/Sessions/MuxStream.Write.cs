@@ -14,7 +14,6 @@ public sealed partial class MuxStream
     private bool _closing; // DisposeAsync has started: a write must not start waiting for window
     private Exception? _writeError;
     private bool _needsRoom; // the head request waits for room in the session's write queue
-    private TimeSpan? _creditWaitSince; // when the head request started waiting for window credit (for the metric)
     internal bool RoomQueued; // in the session's queue of streams waiting for room (session's bookkeeping)
 
     /// <summary>
@@ -233,12 +232,12 @@ public sealed partial class MuxStream
             long window = _session.Core.SendWindowOf(Id);
             if (window == 0 || (request.Whole && window > 0 && window < remaining))
             {
-                _creditWaitSince ??= _session.ElapsedLocked;
+                request.CreditWaitSince ??= _session.ElapsedLocked;
                 return Progress.NeedsWindow;
             }
-            if (_creditWaitSince is { } since)
+            if (request.CreditWaitSince is { } since)
             {
-                _creditWaitSince = null;
+                request.CreditWaitSince = null;
                 _session.Telemetry.CreditWaitedLocked(_session.ElapsedLocked - since);
             }
             int room = _session.WriteRoomLocked(this);
@@ -318,6 +317,8 @@ public sealed partial class MuxStream
         public bool Whole { get; } = whole;
         public int Offset { get; set; }
         public bool Cancelled { get; set; }
+        /// <summary>When the request started waiting for the peer's window credit, until credit came (for the credit-wait metric).</summary>
+        public TimeSpan? CreditWaitSince { get; set; }
         /// <summary>Null while the caller has not been made to wait (the request was served at once).</summary>
         public Waiter<bool>? Waiter { get; set; }
     }
