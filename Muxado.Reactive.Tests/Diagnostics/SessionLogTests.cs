@@ -56,6 +56,28 @@ public class SessionLogTests
     }
 
     [Test]
+    public void A_goaway_is_logged_with_its_code_last_stream_id_and_debug_text_on_both_sides()
+    {
+        using var client = new TestTelemetry();
+        using var server = new TestTelemetry();
+        var pair = new VirtualSessionPair(client.Options(), server.Options());
+        var stream = pair.Client.Open();
+        pair.RunUntilIdle();
+
+        pair.Run(pair.Server.GoAwayAsync(ErrorCode.EnhanceYourCalm, "draining"));
+        pair.RunUntilIdle();
+
+        string id = stream.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var sent = Single(server, 3);
+        Assert.That((Value(sent, "Code"), Value(sent, "LastStreamId"), Value(sent, "Debug")), Is.EqualTo(("EnhanceYourCalm", id, "draining")));
+        var received = Single(client, 4);
+        Assert.That((received.Level, Value(received, "Code"), Value(received, "LastStreamId"), Value(received, "Debug")),
+            Is.EqualTo((LogLevel.Information, "EnhanceYourCalm", id, "draining")));
+        Assert.That(client.Events(2), Is.Empty, "a GOAWAY alone ends no session");
+        Assert.That(pair.DisposeAsync().AsTask().Wait(Bound), Is.True);
+    }
+
+    [Test]
     public void A_reset_is_logged_as_sent_by_one_side_and_received_by_the_other()
     {
         using var client = new TestTelemetry();
