@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Muxado.Reactive.AspNetCore;
@@ -16,7 +18,8 @@ public static class MuxadoEndpointRouteBuilderExtensions
     /// </summary>
     /// <remarks>
     /// <para>Needs <c>app.UseWebSockets()</c> and <see cref="MuxadoServiceCollectionExtensions.AddMuxado"/>. The session's
-    /// options come from <see cref="MuxadoHostingOptions.Session"/>. <see cref="HttpContext.RequestAborted"/> fires when
+    /// options come from <see cref="MuxadoHostingOptions.Session"/> (read when the endpoint is mapped), with the host's
+    /// <see cref="ILoggerFactory"/> and <see cref="IMeterFactory"/> where they name none. <see cref="HttpContext.RequestAborted"/> fires when
     /// the connection goes; pass it to what the handler awaits.</para>
     /// <para>When the host stops, every session gets a GOAWAY and has up to <see cref="MuxadoHostingOptions.DrainTimeout"/>
     /// to end (see <see cref="MuxadoSessions"/>). Handlers that return when their session ends (for example after
@@ -30,12 +33,20 @@ public static class MuxadoEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(handler);
         var sessions = endpoints.ServiceProvider.GetService<MuxadoSessions>()
             ?? throw new InvalidOperationException("MapMuxado needs services.AddMuxado().");
-        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<MuxadoHostingOptions>>();
-        return endpoints.Map(pattern, context => RunAsync(context, role, handler, sessions, options.Value));
+        var hosting = endpoints.ServiceProvider.GetRequiredService<IOptions<MuxadoHostingOptions>>().Value;
+        var session = WithHostTelemetry(hosting.Session, endpoints.ServiceProvider);
+        return endpoints.Map(pattern, context => RunAsync(context, role, handler, sessions, session));
     }
 
+    /// <summary>The session options with the host's logger and meter factories where the options name none.</summary>
+    private static MuxSessionOptions WithHostTelemetry(MuxSessionOptions options, IServiceProvider services) => options with
+    {
+        LoggerFactory = options.LoggerFactory ?? services.GetService<ILoggerFactory>(),
+        MeterFactory = options.MeterFactory ?? services.GetService<IMeterFactory>(),
+    };
+
     private static async Task RunAsync(HttpContext context, SessionRole role, Func<MuxSession, HttpContext, Task> handler,
-        MuxadoSessions sessions, MuxadoHostingOptions options)
+        MuxadoSessions sessions, MuxSessionOptions options)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -43,7 +54,7 @@ public static class MuxadoEndpointRouteBuilderExtensions
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        var session = MuxSession.Create(socket, role, options.Session);
+        var session = MuxSession.Create(socket, role, options);
         await using (session.ConfigureAwait(false))
         {
             if (!sessions.TryAdd(session))

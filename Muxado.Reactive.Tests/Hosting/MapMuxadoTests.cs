@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Muxado.Reactive.AspNetCore;
 using Muxado.Reactive.Tests.Sessions;
 
@@ -18,11 +19,13 @@ public class MapMuxadoTests
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
     /// <summary>A host that echoes every stream of every session on /mux.</summary>
-    private static async Task<(WebApplication App, Uri Address)> StartEchoHostAsync(Action<MuxadoHostingOptions> configure)
+    private static async Task<(WebApplication App, Uri Address)> StartEchoHostAsync(
+        Action<MuxadoHostingOptions> configure, Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
         builder.Services.AddMuxado(configure);
         var app = builder.Build();
         app.UseWebSockets();
@@ -154,6 +157,23 @@ public class MapMuxadoTests
             }
             Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "no GOAWAY came");
             await Task.Delay(10);
+        }
+    }
+
+    [Test]
+    public async Task Sessions_log_through_the_hosts_logger_factory()
+    {
+        var (app, address) = await StartEchoHostAsync(_ => { }, logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
+        await using (app)
+        {
+            var client = await ConnectAsync(address);
+            Assert.That(await EchoThroughAsync(client, "logged"), Is.EqualTo("logged"));
+            await client.DisposeAsync();
+            await app.StopAsync().WaitAsync(Generous);
+
+            var records = app.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Category == "Muxado.Reactive.MuxSession").ToList();
+            Assert.That(records.Select(r => r.Id.Name), Does.Contain("SessionStarted").And.Contain("SessionEnded"),
+                string.Join("\n", records.Select(r => r.Message)));
         }
     }
 

@@ -20,6 +20,11 @@ internal interface IProtocolSink
 
     /// <summary>The peer sent GOAWAY.</summary>
     void OnRemoteGoAway(uint lastStreamId, ErrorCode code, string debug);
+
+    /// <summary>The peer's stream <paramref name="streamId"/> was refused because of <paramref name="limit"/> (for logs and metrics).</summary>
+    void OnLimitHit(SessionLimit limit, uint streamId)
+    {
+    }
 }
 
 /// <summary>Events of one stream, from <see cref="ProtocolCore"/>.</summary>

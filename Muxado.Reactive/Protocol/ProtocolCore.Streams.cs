@@ -25,10 +25,14 @@ internal sealed partial class ProtocolCore
 
         // Admission: the peer's streams may each fill their window unread, so their windows together must fit in
         // MaxBufferedBytes; checked here, never on arrival, so that a peer within its windows is never reset.
-        ErrorCode refusal = GoAwaySent || _remoteOpenCount >= _options.MaxIncomingStreams
-            || (long)(_remoteOpenCount + 1) * _options.WindowSize > _options.MaxBufferedBytes
-            ? ErrorCode.StreamRefused
-            : ErrorCode.NoError;
+        SessionLimit? limit = _remoteOpenCount >= _options.MaxIncomingStreams ? SessionLimit.MaxIncomingStreams
+            : (long)(_remoteOpenCount + 1) * _options.WindowSize > _options.MaxBufferedBytes ? SessionLimit.MaxBufferedBytes
+            : null;
+        ErrorCode refusal = GoAwaySent || limit is not null ? ErrorCode.StreamRefused : ErrorCode.NoError;
+        if (limit is not null && !GoAwaySent)
+        {
+            _sink.OnLimitHit(limit.Value, id); // after our GOAWAY every SYN is refused: no limit was hit
+        }
         IStreamSink? sink = null;
         if (refusal == ErrorCode.NoError && (sink = _sink.OnRemoteStreamOpened(id)) is null)
         {

@@ -284,6 +284,7 @@ public sealed class Heartbeat : IAsyncDisposable
         bool beat = false;
         List<TaskCompletionSource<HeartbeatEvent>>? answered = null;
         HeartbeatEvent result = default;
+        bool echoed = false;
         byte[]? next = null;
         using (_gate.Enter())
         {
@@ -307,6 +308,7 @@ public sealed class Heartbeat : IAsyncDisposable
                 {
                     var now = _session.Scheduler.Now;
                     result = new HeartbeatEvent(false, now - _sentAt, now);
+                    echoed = true;
                     if (_outIsOnDemand)
                     {
                         answered = [.. _onDemandOut];
@@ -325,6 +327,10 @@ public sealed class Heartbeat : IAsyncDisposable
         {
             Stop(mismatch);
             return;
+        }
+        if (echoed)
+        {
+            _session.Telemetry.HeartbeatRoundTrip(result.Latency); // outside the gate: a meter listener is user code
         }
         if (beat)
         {

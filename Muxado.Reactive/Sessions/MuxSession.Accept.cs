@@ -83,10 +83,12 @@ public sealed partial class MuxSession
         var accepted = Accepted;
         if (!accepted.IsObservedLocked && !accepted.HasWaitersLocked && accepted.CountLocked >= Options.AcceptBacklog)
         {
+            Telemetry.LimitHitLocked(Protocol.SessionLimit.AcceptBacklog, id);
             return null;
         }
         var stream = new MuxStream(this) { Id = id };
         _live.Add(stream);
+        Telemetry.StreamStartedLocked(local: false);
         PublishLocked(StreamEventKind.Opened, stream);
         accepted.EnqueueLocked(stream);
         return stream;

@@ -13,6 +13,8 @@ public sealed partial class MuxSession
         public IStreamSink? OnRemoteStreamOpened(uint id) => session.AdmitRemoteStreamLocked(id);
 
         public void OnRemoteGoAway(uint lastStreamId, ErrorCode code, string debug) => session._remoteGoAway = (code, debug);
+
+        public void OnLimitHit(SessionLimit limit, uint streamId) => session.Telemetry.LimitHitLocked(limit, streamId);
     }
 
     /// <summary>Feeds the transport's frames into the core; the transport calls it serially.</summary>
@@ -23,7 +25,12 @@ public sealed partial class MuxSession
             SessionFault? fault;
             using (session.Lock.Enter())
             {
+                session.Telemetry.FrameReceivedLocked(value);
                 fault = session.Core.Receive(value, session.NowTicks);
+                if (fault is not null)
+                {
+                    session.Telemetry.ViolationLocked(fault, value);
+                }
                 session.RunPumpsAfterFrameLocked();
             }
             if (fault is not null)
@@ -64,9 +71,15 @@ public sealed partial class MuxSession
                     return;
                 }
                 // A malformed frame's message becomes the GOAWAY debug text, as Go does.
-                fault = error is MuxadoException mux
-                    ? session.Core.Fail(mux.Code, mux.Message)
-                    : session.Core.Fail(ErrorCode.InternalError, "transport failed: " + error.Message);
+                if (error is MuxadoException mux)
+                {
+                    fault = session.Core.Fail(mux.Code, mux.Message);
+                    session.Telemetry.ViolationLocked(fault, frame: null);
+                }
+                else
+                {
+                    fault = session.Core.Fail(ErrorCode.InternalError, "transport failed: " + error.Message);
+                }
             }
             session.Fault(fault, error);
         }

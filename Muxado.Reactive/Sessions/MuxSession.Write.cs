@@ -177,6 +177,9 @@ public sealed partial class MuxSession
         return () => Scheduler.Now - start;
     }
 
+    /// <summary>Time elapsed on the session's clock (see <see cref="StartClock"/>), for measuring waits. Under the lock.</summary>
+    internal TimeSpan ElapsedLocked => (_elapsed ??= StartClock())();
+
     private void ScheduleWatchdogCheck() => Scheduler.Schedule(Options.WriteTimeout / 4, CheckWriteProgress);
 
     private void CheckWriteProgress()
@@ -202,6 +205,7 @@ public sealed partial class MuxSession
             {
                 fault = Core.Fail(ErrorCode.WriteTimeout, string.Create(CultureInfo.InvariantCulture,
                     $"the transport accepted no bytes for {Options.WriteTimeout.TotalSeconds:0.###} s while {pending} bytes waited to be written"));
+                Telemetry.WriteTimeoutLocked(Options.WriteTimeout, pending);
             }
             else if (pending > 0 || _roomQueue is { Count: > 0 })
             {

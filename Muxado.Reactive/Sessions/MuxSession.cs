@@ -5,6 +5,7 @@ using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using Muxado.Reactive.Concurrency;
+using Muxado.Reactive.Diagnostics;
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Protocol;
 using Muxado.Reactive.Transports;
@@ -61,6 +62,8 @@ public sealed partial class MuxSession : IAsyncDisposable
         _transport = transport;
         _output = FrameOutput.For(transport, Lock, OnOutputFailed);
         Core = new ProtocolCore(role, Options, new Sink(this));
+        Telemetry = new SessionTelemetry(Options, Lock, () => _output.PendingBytes);
+        Telemetry.Started(role);
         _inboundSubscription.Disposable = transport.Inbound.Subscribe(new InboundObserver(this));
     }
 
@@ -126,6 +129,7 @@ public sealed partial class MuxSession : IAsyncDisposable
 
     internal DeferringLock Lock { get; } = new();
     internal ProtocolCore Core { get; }
+    internal SessionTelemetry Telemetry { get; }
     internal IScheduler Scheduler => Options.Scheduler;
     internal long NowTicks => Scheduler.Now.UtcTicks;
 
@@ -147,6 +151,7 @@ public sealed partial class MuxSession : IAsyncDisposable
             }
             stream.Id = id;
             _live.Add(stream);
+            Telemetry.StreamStartedLocked(local: true);
             PublishLocked(StreamEventKind.Opened, stream);
             return stream;
         }
@@ -240,6 +245,7 @@ public sealed partial class MuxSession : IAsyncDisposable
             {
                 stream.OnSessionEndedLocked(error);
             }
+            Telemetry.EndedLocked(end, _live.Count);
             _live.Clear();
             _roomQueue?.Clear();
             EndAcceptingLocked(error);
@@ -344,6 +350,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     {
         if (_live.Remove(stream))
         {
+            Telemetry.StreamsEndedLocked(1);
             PublishLocked(reset is null ? StreamEventKind.Closed : StreamEventKind.Reset, stream, reset?.Code, reset?.ByPeer ?? false);
         }
     }
@@ -351,6 +358,10 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>Writes a frame from inside the lock. Frames after the end are dropped: the transport is closing.</summary>
     internal void WriteFrameLocked(in Frame frame)
     {
+        if (_end is null)
+        {
+            Telemetry.FrameSentLocked(frame);
+        }
         _output.WriteLocked(frame);
         // Whatever waits in the queue (DATA that fit, a writer's bytes, control frames that never wait for room), the
         // write watchdog ends the session if the transport makes no progress with it.

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Reactive.Concurrency;
+using Microsoft.Extensions.Logging;
 using Muxado.Reactive.Frames;
 
 namespace Muxado.Reactive;
@@ -145,6 +147,29 @@ public sealed record MuxSessionOptions
     /// Default true. Untyped accepting hands every stream to the application as it is.
     /// </summary>
     public bool RespondToHeartbeats { get; init; } = true;
+
+    /// <summary>
+    /// Where the session writes its log events (category <c>Muxado.Reactive.MuxSession</c>). Default null: the session
+    /// logs nothing and prepares nothing to log.
+    /// </summary>
+    /// <remarks>
+    /// The events and their ids are listed in the README ("Logs, metrics and statistics"). None is per DATA frame. Loggers
+    /// are called after the session's lock is released, never under it, on whichever thread made the event happen (the
+    /// transport's reader, a writer, a timer of <see cref="Scheduler"/>); the session never disposes the factory.
+    /// </remarks>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Where the session's meter comes from (name <c>Muxado.Reactive</c>), typically the application's
+    /// <see cref="IMeterFactory"/> from dependency injection. Default null: the library's one static meter of that name,
+    /// shared by every such session.
+    /// </summary>
+    /// <remarks>
+    /// The instruments are listed in the README ("Logs, metrics and statistics"). Sessions given the same factory share
+    /// its meter and instruments; the factory owns the meter (disposing the factory ends the measurements). Measurements
+    /// are made after the session's lock is released, and nothing is tallied for instruments nobody listens to.
+    /// </remarks>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>The defaults.</summary>
     public static MuxSessionOptions Default { get; } = new();

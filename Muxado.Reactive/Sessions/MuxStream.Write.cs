@@ -232,7 +232,13 @@ public sealed partial class MuxStream
             long window = _session.Core.SendWindowOf(Id);
             if (window == 0 || (request.Whole && window > 0 && window < remaining))
             {
+                request.CreditWaitSince ??= _session.ElapsedLocked;
                 return Progress.NeedsWindow;
+            }
+            if (request.CreditWaitSince is { } since)
+            {
+                request.CreditWaitSince = null;
+                _session.Telemetry.CreditWaitedLocked(_session.ElapsedLocked - since);
             }
             int room = _session.WriteRoomLocked(this);
             if (room == 0 || (request.Whole && room < remaining))
@@ -311,6 +317,8 @@ public sealed partial class MuxStream
         public bool Whole { get; } = whole;
         public int Offset { get; set; }
         public bool Cancelled { get; set; }
+        /// <summary>When the request started waiting for the peer's window credit, until credit came (for the credit-wait metric).</summary>
+        public TimeSpan? CreditWaitSince { get; set; }
         /// <summary>Null while the caller has not been made to wait (the request was served at once).</summary>
         public Waiter<bool>? Waiter { get; set; }
     }
