@@ -114,6 +114,9 @@ public sealed class FrameTapTests
         Assert.That(replies.Select(r => Encoding.ASCII.GetString(r)), Is.EqualTo(texts));
 
         await client.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        // The server ends by itself once it has read the client's GOAWAY and EOF; disposing it sooner could stop its
+        // reader before the GOAWAY, which its tap would then never see.
+        await server.Completion.WaitAsync(TimeSpan.FromSeconds(30));
         await server.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         await Task.WhenAll(clientTap.Completed, serverTap.Completed).WaitAsync(TimeSpan.FromSeconds(30));
 
