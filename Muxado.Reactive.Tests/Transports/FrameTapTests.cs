@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using System.Reactive;
 using System.Text;
 using Muxado.Reactive.Frames;
@@ -97,6 +98,58 @@ public sealed class FrameTapTests
         Close(scheduler, client, server);
         Assert.That(clientTap.Completed.IsCompletedSuccessfully, Is.True);
         Assert.That(clientTap.Frames.Last(f => f.Direction == FrameDirection.Outbound).ToString(), Does.StartWith("-> GOAWAY[0] last=0 NoError"));
+    }
+
+    [Test]
+    public void The_tap_s_scheduler_is_never_called_under_the_session_lock()
+    {
+        // The in-memory transport is a library transport: the session writes to it under its lock, so the tap records
+        // outbound frames there. Waking the tap's drain is a call to the user's scheduler and must wait for the release.
+        var scheduler = new BoundedTestScheduler();
+        var watched = new LockWatchingScheduler(scheduler);
+        var (left, right) = scheduler.CreateInMemoryPair();
+        var client = MuxSession.Client(left.Tap(new TapLog(), watched), new MuxSessionOptions { Scheduler = scheduler });
+        var server = MuxSession.Server(right, new MuxSessionOptions { Scheduler = scheduler });
+        watched.Sessions.AddRange([client, server]);
+        server.Incoming.Subscribe(s => _ = StreamIO.EchoAsync(s));
+
+        var stream = client.Open();
+        var echo = StreamIO.ReadToEndAsync(stream);
+        Assert.That(stream.WriteAsync(Encoding.ASCII.GetBytes("under the lock?")).AsTask().IsCompleted, Is.True);
+        Assert.That(stream.CloseWriteAsync().AsTask().IsCompleted, Is.True);
+        Assert.That(Encoding.ASCII.GetString(scheduler.RunUntilCompleted(echo)), Is.EqualTo("under the lock?"));
+
+        Assert.That(watched.Calls, Is.GreaterThan(0), "the tap's drain was woken");
+        Assert.That(watched.CallsUnderLock, Is.Zero);
+        Close(scheduler, client, server);
+    }
+
+    /// <summary>Counts the calls to a scheduler, and those made while a session's lock is held.</summary>
+    private sealed class LockWatchingScheduler(IScheduler inner) : IScheduler
+    {
+        public List<MuxSession> Sessions { get; } = [];
+        public int Calls { get; private set; }
+        public int CallsUnderLock { get; private set; }
+        public DateTimeOffset Now => inner.Now;
+
+        public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
+            Watch(() => inner.Schedule(state, action));
+
+        public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action) =>
+            Watch(() => inner.Schedule(state, dueTime, action));
+
+        public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>
+            Watch(() => inner.Schedule(state, dueTime, action));
+
+        private IDisposable Watch(Func<IDisposable> schedule)
+        {
+            Calls++;
+            if (Sessions.Any(s => s.Lock.IsHeldByCurrentThread))
+            {
+                CallsUnderLock++;
+            }
+            return schedule();
+        }
     }
 
     [Test]

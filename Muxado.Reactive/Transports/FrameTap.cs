@@ -49,9 +49,14 @@ public static class FrameTap
     }
 
     /// <summary>The frames on their way to the tap, and the serial drain that delivers them.</summary>
-    private sealed class TapQueue
+    /// <remarks>
+    /// Its lock is a <see cref="DeferringLock"/>: a frame is recorded while the session may hold its own lock, and
+    /// deferral is per thread, so signalling the drain (a call to the user's scheduler) waits until the thread holds no
+    /// deferring lock at all, as the session's own scheduling does.
+    /// </remarks>
+    private sealed class TapQueue : IDeferredWork
     {
-        private readonly object _gate = new();
+        private readonly DeferringLock _lock = new();
         private readonly Queue<TappedFrame> _frames = new();
         private readonly IScheduler _scheduler;
         private readonly SerialDrain _drain;
@@ -65,41 +70,47 @@ public static class FrameTap
             _drain = new SerialDrain(scheduler, Step);
         }
 
-        /// <summary>Copies and queues a frame. May run under a session's lock: calls no user code but the scheduler's.</summary>
+        /// <summary>
+        /// Copies and queues a frame. May run under a session's lock: it reads the scheduler's clock, and leaves the
+        /// signal to the drain until the locks are released.
+        /// </summary>
         public void Record(FrameDirection direction, in Frame frame)
         {
             var tapped = new TappedFrame(direction, frame.WithOwnedPayload(), _scheduler.Now);
-            lock (_gate)
+            using (_lock.Enter())
             {
                 if (_tap is null || _ending)
                 {
                     return;
                 }
                 _frames.Enqueue(tapped);
+                _lock.Defer(this);
             }
-            _drain.Signal();
         }
 
         /// <summary>The tap gets <c>OnCompleted</c> after the frames queued so far; later frames are not shown.</summary>
         public void Complete()
         {
-            lock (_gate)
+            using (_lock.Enter())
             {
                 if (_tap is null || _ending)
                 {
                     return;
                 }
                 _ending = true;
+                _lock.Defer(this);
             }
-            _drain.Signal();
         }
+
+        /// <summary>Deferred: wakes the drain, outside every deferring lock.</summary>
+        void IDeferredWork.Run() => _drain.Signal();
 
         private bool Step()
         {
             IObserver<TappedFrame>? tap;
             TappedFrame frame;
             bool end = false;
-            lock (_gate)
+            using (_lock.Enter())
             {
                 tap = _tap;
                 if (tap is null)
@@ -131,7 +142,7 @@ public static class FrameTap
             {
                 // A tap is a bystander: its failure must not reach the scheduler's thread (it would end the process) nor the
                 // session. It is detached instead.
-                lock (_gate)
+                using (_lock.Enter())
                 {
                     _tap = null;
                     _frames.Clear();
