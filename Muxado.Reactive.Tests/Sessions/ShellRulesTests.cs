@@ -406,6 +406,8 @@ public class ShellRulesTests
         {
             new StreamEvent(StreamEventKind.Opened, finished.Id, Local: false),
             new StreamEvent(StreamEventKind.Accepted, finished.Id, Local: false),
+            new StreamEvent(StreamEventKind.HalfClosed, finished.Id, Local: false, ByPeer: true),
+            new StreamEvent(StreamEventKind.HalfClosed, finished.Id, Local: false),
             new StreamEvent(StreamEventKind.Closed, finished.Id, Local: false),
         }));
         Assert.That(server[resetByClient.Id], Is.EqualTo(new[]
@@ -425,6 +427,8 @@ public class ShellRulesTests
         Assert.That(client[finished.Id], Is.EqualTo(new[]
         {
             new StreamEvent(StreamEventKind.Opened, finished.Id, Local: true),
+            new StreamEvent(StreamEventKind.HalfClosed, finished.Id, Local: true),
+            new StreamEvent(StreamEventKind.HalfClosed, finished.Id, Local: true, ByPeer: true),
             new StreamEvent(StreamEventKind.Closed, finished.Id, Local: true),
         }));
         Assert.That(client[resetByClient.Id][^1], Is.EqualTo(new StreamEvent(StreamEventKind.Reset, resetByClient.Id, Local: true, ErrorCode.StreamRefused, ByPeer: false)));

@@ -113,6 +113,7 @@ public sealed partial class MuxStream
         }
         _writeClosed = true;
         _session.Core.CloseWrite(Id);
+        _session.PublishLocked(StreamEventKind.HalfClosed, this);
         if (_remoteFin)
         {
             _session.ForgetLocked(this);

@@ -133,6 +133,10 @@ public sealed partial class MuxStream : IStreamSink, IAsyncDisposable
 
     void IStreamSink.OnRemoteFin()
     {
+        if (!_remoteFin)
+        {
+            _session.PublishLocked(StreamEventKind.HalfClosed, this, byPeer: true);
+        }
         _remoteFin = true;
         SignalReaderLocked();
         if (_writeClosed)

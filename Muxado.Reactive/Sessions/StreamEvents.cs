@@ -11,6 +11,12 @@ public enum StreamEventKind
     /// <summary>A stream the peer opened was taken by the application (Incoming or AcceptAsync).</summary>
     Accepted,
 
+    /// <summary>
+    /// One direction finished (a FIN): the peer's (<see cref="StreamEvent.ByPeer"/> true) or this side's. Each direction
+    /// reports it once; <see cref="Closed"/> follows when both have, or when this side closes the stream.
+    /// </summary>
+    HalfClosed,
+
     /// <summary>The stream is over without a reset: both sides finished, or this side closed it.</summary>
     Closed,
 
@@ -23,7 +29,7 @@ public enum StreamEventKind
 /// <param name="StreamId">The stream.</param>
 /// <param name="Local">True when this side opened the stream.</param>
 /// <param name="Code">The reset code, for <see cref="StreamEventKind.Reset"/>.</param>
-/// <param name="ByPeer">For a reset: true when the peer reset the stream.</param>
+/// <param name="ByPeer">For a reset: true when the peer reset the stream; for a half-close: true when the peer finished.</param>
 public sealed record StreamEvent(StreamEventKind Kind, uint StreamId, bool Local, ErrorCode? Code = null, bool ByPeer = false);
 
 public sealed partial class MuxSession
