@@ -94,6 +94,20 @@ public class InteropPeerArgumentTests
     }
 
     [Test]
+    public void Tls_and_ws_choose_the_transport_and_only_one_of_them_at_a_time()
+    {
+        Assert.That(ArgumentParser.Parse(["serve", "--tls"]).Transport, Is.EqualTo(PeerTransport.Tls));
+        Assert.That(ArgumentParser.Parse(["dial", "--ws"]).Transport, Is.EqualTo(PeerTransport.WebSocket));
+        Assert.That(ArgumentParser.Parse(["dial"]).Transport, Is.EqualTo(PeerTransport.Tcp));
+        var pin = "ab:" + new string('c', 62);
+        Assert.That(ArgumentParser.Parse(["dial", "--tls", "--tls-pin", pin]).TlsPin, Is.EqualTo("AB" + new string('C', 62)));
+        Assert.That(() => ArgumentParser.Parse(["dial", "--tls", "--ws"]), Throws.TypeOf<UsageException>().With.Message.Contains("one of --tls and --ws"));
+        Assert.That(() => ArgumentParser.Parse(["dial", "--tls-pin", new string('a', 64)]), Throws.TypeOf<UsageException>().With.Message.EqualTo("--tls-pin needs --tls"));
+        Assert.That(() => ArgumentParser.Parse(["dial", "--tls", "--tls-pin", "abc"]), Throws.TypeOf<UsageException>().With.Message.Contains("64 hex digits"));
+        Assert.That(() => ArgumentParser.Parse(["serve", "--tls", "--tls-pin", new string('a', 64)]), Throws.TypeOf<UsageException>().With.Message.Contains("option of dial"));
+    }
+
+    [Test]
     public void Defaults_follow_PEER_md()
     {
         var serve = ArgumentParser.Parse(["serve"]);

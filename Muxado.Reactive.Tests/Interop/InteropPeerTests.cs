@@ -65,6 +65,42 @@ public class InteropPeerTests
         Assert.That(await served.StopAsync(), Is.EqualTo(InteropPeer.ExitOk));
     }
 
+    [TestCase("--tls", "server", "client")]
+    [TestCase("--tls", "client", "server")]
+    [TestCase("--ws", "server", "client")]
+    [TestCase("--ws", "client", "server")]
+    public async Task Two_peers_pass_all_seven_checks_over_TLS_and_over_a_WebSocket(string transport, string serveRole, string dialRole)
+    {
+        await using var served = await ServedPeer.StartAsync("--role", serveRole, transport);
+        string pin = transport == "--tls"
+            ? (await served.WaitForLineAsync(l => l.StartsWith("tls sha256=", StringComparison.Ordinal)))["tls sha256=".Length..]
+            : "";
+        string[] pinning = transport == "--tls" ? ["--tls-pin", pin] : [];
+
+        var (exitCode, lines) = await ServedPeer.DialAsync(served.Port, ["--role", dialRole, "--bulk", "1048576", "--parallel", "4", transport, .. pinning]);
+
+        Assert.That(lines[^1], Is.EqualTo("7 passed, 0 failed"), string.Join("\n", lines));
+        Assert.That(exitCode, Is.EqualTo(InteropPeer.ExitOk));
+        Assert.That(lines[0], transport == "--tls" ? Does.Contain("over TLS").And.Contain("(pinned)") : Does.Contain("over WebSocket ws://"));
+        var ended = await served.WaitForLineAsync(l => l.StartsWith("session ended ", StringComparison.Ordinal));
+        Assert.That(ended, Does.Contain("clean=yes"));
+        Assert.That(await served.StopAsync(), Is.EqualTo(InteropPeer.ExitOk));
+    }
+
+    [Test]
+    public async Task A_dial_over_TLS_that_pins_another_certificate_fails_with_a_clear_error()
+    {
+        await using var served = await ServedPeer.StartAsync("--tls");
+
+        var (exitCode, lines) = await ServedPeer.DialAsync(served.Port, "--tls", "--tls-pin", new string('A', 64));
+
+        Assert.That(exitCode, Is.EqualTo(InteropPeer.ExitFailed));
+        Assert.That(lines[0], Does.StartWith("error: cannot connect to").And.Contain("certificate"), string.Join("\n", lines));
+        Assert.That(lines[^1], Is.EqualTo("0 passed, 7 failed"));
+        // The server may not see a failure at all: in TLS 1.3 its side of the handshake is done before the client checks.
+        Assert.That(await served.StopAsync(), Is.EqualTo(InteropPeer.ExitOk));
+    }
+
     [Test]
     public async Task Heartbeats_print_their_latency_on_both_sides()
     {

@@ -113,6 +113,30 @@ public class WebSocketTransportTests
     }
 
     [Test]
+    public async Task A_peer_that_vanishes_without_a_close_ends_the_session_with_peer_eof()
+    {
+        var serverEnded = new TaskCompletionSource<ServerEnd>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await StartEchoServerAsync(serverEnded);
+        var raw = await server.ConnectAsync();
+        var client = MuxSession.Create(raw, SessionRole.Client);
+        Assert.That(await StreamIO.ReadToEndAsync(await OpenAndSendAsync(client, "ping")).WaitAsync(Generous), Is.EqualTo(Encoding.ASCII.GetBytes("ping")));
+
+        raw.Abort(); // the connection goes, with no Close and no GOAWAY
+
+        var end = await serverEnded.Task.WaitAsync(Generous);
+        Assert.That((end.End.LocalError, end.End.RemoteError), Is.EqualTo((ErrorCode.PeerEOF, (ErrorCode?)null)));
+        await client.DisposeAsync();
+    }
+
+    private static async Task<MuxStream> OpenAndSendAsync(MuxSession client, string text)
+    {
+        var stream = client.Open();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
+        await stream.CloseWriteAsync();
+        return stream;
+    }
+
+    [Test]
     public async Task A_text_message_ends_the_session_with_a_protocol_error_that_says_so()
     {
         var serverEnded = new TaskCompletionSource<ServerEnd>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -13,18 +13,22 @@ public static class ArgumentParser
         """
         usage:
           serve [--addr 127.0.0.1:7777] [--role server|client] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s] [--timeout 60s]
-                [--syn-with-data] [--trace]
+                [--syn-with-data] [--trace] [--tls | --ws]
           dial  [--addr 127.0.0.1:7777] [--role client|server] [--heartbeat] [--hb-interval 200ms] [--hb-tolerance 15s]
                 [--parallel 16] [--bulk 8388608] [--hold 0s] [--timeout 60s] [--syn-with-data] [--trace]
+                [--tls [--tls-pin SHA256] | --ws]
         durations take an ms or s suffix (200ms, 1s, 1.5s); serve --addr 127.0.0.1:0 picks a free port.
         --syn-with-data sends a stream's SYN with its first write, as Go does (concurrent openers put SYNs out of id order).
         --trace prints every frame read (<-) and written (->) to stderr, one per line; stdout is unchanged.
+        --tls runs over TLS: serve makes a self-signed certificate at start and prints its SHA-256; dial checks the
+              server's certificate against --tls-pin when given (without it, any certificate is taken: a test tool).
+        --ws runs over a WebSocket: serve accepts them on ws://ADDR/mux (Kestrel), dial connects there.
         """;
 
-    private static readonly HashSet<string> DialOnly = ["--parallel", "--bulk", "--hold"];
+    private static readonly HashSet<string> DialOnly = ["--parallel", "--bulk", "--hold", "--tls-pin"];
 
     private static readonly HashSet<string> Known =
-        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout", "--syn-with-data", "--trace"];
+        ["--addr", "--role", "--heartbeat", "--hb-interval", "--hb-tolerance", "--parallel", "--bulk", "--hold", "--timeout", "--syn-with-data", "--trace", "--tls", "--ws", "--tls-pin"];
 
     /// <summary>True when the command line asks for help (<c>-h</c>, <c>--help</c>, <c>help</c>).</summary>
     public static bool IsHelp(IReadOnlyList<string> args)
@@ -75,7 +79,7 @@ public static class ArgumentParser
             {
                 throw new UsageException($"{name} is an option of dial, not of serve");
             }
-            if (name is "--heartbeat" or "--syn-with-data" or "--trace")
+            if (name is "--heartbeat" or "--syn-with-data" or "--trace" or "--tls" or "--ws")
             {
                 if (inlineValue is not null)
                 {
@@ -85,6 +89,8 @@ public static class ArgumentParser
                 {
                     "--heartbeat" => options with { Heartbeat = true },
                     "--syn-with-data" => options with { SynWithFirstWrite = true },
+                    "--tls" => WithTransport(options, PeerTransport.Tls, name),
+                    "--ws" => WithTransport(options, PeerTransport.WebSocket, name),
                     _ => options with { Trace = true },
                 };
                 continue;
@@ -100,14 +106,32 @@ public static class ArgumentParser
                 "--bulk" => options with { Bulk = ParseInteger(name, value, 0, long.MaxValue) },
                 "--hold" => options with { Hold = ParseDuration(value, name) },
                 "--timeout" => options with { Timeout = Positive(name, ParseDuration(value, name)) },
+                "--tls-pin" => options with { TlsPin = ParsePin(value) },
                 _ => throw new UsageException($"unknown option '{name}'"),
             };
+        }
+        if (options.TlsPin is not null && options.Transport != PeerTransport.Tls)
+        {
+            throw new UsageException("--tls-pin needs --tls");
         }
         if (mode == PeerMode.Dial && options.Port == 0)
         {
             throw new UsageException("dial needs a port other than 0 in --addr");
         }
         return options;
+    }
+
+    private static PeerOptions WithTransport(PeerOptions options, PeerTransport transport, string name) =>
+        options.Transport == PeerTransport.Tcp
+            ? options with { Transport = transport }
+            : throw new UsageException($"{name}: choose one of --tls and --ws");
+
+    private static string ParsePin(string value)
+    {
+        var hex = value.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();
+        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit)
+            ? hex
+            : throw new UsageException($"--tls-pin: '{value}' is not a SHA-256 fingerprint (64 hex digits)");
     }
 
     /// <summary>

@@ -71,10 +71,16 @@ public static class InteropPeer
         ArgumentNullException.ThrowIfNull(options);
         options = WithSharedTraceWriter(options);
         var log = new PeerOutput(output);
+        if (options.Transport == PeerTransport.WebSocket)
+        {
+            return await WebSocketServe.RunAsync(options, log, onListening,
+                (transport, peer, stop) => ServeSessionAsync(transport, peer, options, log, stop), cancellationToken).ConfigureAwait(false);
+        }
+        using var certificate = options.Transport == PeerTransport.Tls ? PeerConnections.MakeServerCertificate() : null;
         Socket listener;
         try
         {
-            var address = await ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
+            var address = await PeerConnections.ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
             listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
@@ -95,6 +101,10 @@ public static class InteropPeer
 
         var local = (IPEndPoint)listener.LocalEndPoint!;
         log.Line($"listening {local}");
+        if (certificate is not null)
+        {
+            log.Line($"tls sha256={certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}");
+        }
         onListening?.Invoke(local);
         var connections = new TaskSet();
         using (listener)
@@ -115,7 +125,7 @@ public static class InteropPeer
                     log.Line($"accept failed: {ex.Message}");
                     continue;
                 }
-                connections.Add(ServeConnectionAsync(socket, options, log, cancellationToken));
+                connections.Add(ServeConnectionAsync(socket, options, certificate, log, cancellationToken));
             }
         }
         await connections.WhenAllAsync().ConfigureAwait(false);
@@ -123,11 +133,29 @@ public static class InteropPeer
         return ExitOk;
     }
 
-    private static async Task ServeConnectionAsync(Socket socket, PeerOptions options, PeerOutput log, CancellationToken stop)
+    private static async Task ServeConnectionAsync(Socket socket, PeerOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate,
+        PeerOutput log, CancellationToken stop)
     {
         string peer = socket.RemoteEndPoint?.ToString() ?? "unknown";
         socket.NoDelay = true;
-        var session = CreateSession(socket, options, tracePrefix: peer);
+        FrameTransport transport;
+        try
+        {
+            transport = await PeerConnections.AcceptedAsync(socket, options, certificate, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            log.Line($"tls handshake failed peer={peer}: {ex.Message}");
+            socket.Dispose();
+            return;
+        }
+        await ServeSessionAsync(transport, peer, options, log, stop).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs one served session on <paramref name="transport"/> until it ends (or <paramref name="stop"/>).</summary>
+    private static async Task ServeSessionAsync(FrameTransport transport, string peer, PeerOptions options, PeerOutput log, CancellationToken stop)
+    {
+        var session = CreateSession(transport, options, tracePrefix: peer);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         log.Line($"session started peer={peer} role={RoleName(options.Role)}");
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
@@ -155,12 +183,15 @@ public static class InteropPeer
         ArgumentNullException.ThrowIfNull(options);
         options = WithSharedTraceWriter(options);
         var log = new PeerOutput(output);
-        Socket socket;
+        FrameTransport transport;
+        string connection;
         try
         {
-            socket = await ConnectAsync(options, cancellationToken).ConfigureAwait(false);
+            (transport, connection) = await PeerConnections.DialAsync(options, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SocketException or ArgumentException or OperationCanceledException)
+        catch (Exception ex) when (ex is SocketException or ArgumentException or OperationCanceledException
+                                       or System.Security.Authentication.AuthenticationException or IOException
+                                       or System.Net.WebSockets.WebSocketException)
         {
             string why = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
                 ? $"no connection within {options.Timeout.TotalSeconds:0.###}s"
@@ -170,8 +201,8 @@ public static class InteropPeer
             return ExitFailed;
         }
 
-        log.Line($"connected {socket.LocalEndPoint} -> {socket.RemoteEndPoint} role={RoleName(options.Role)}");
-        var session = CreateSession(socket, options, tracePrefix: null);
+        log.Line($"connected {connection} role={RoleName(options.Role)}");
+        var session = CreateSession(transport, options, tracePrefix: null);
         var behaviours = BehaviourServer.Start(session, options.Timeout, log.Line);
         var heartbeat = options.Heartbeat ? await HeartbeatPrinter.StartAsync(session, options, log).ConfigureAwait(false) : null;
 
@@ -205,55 +236,22 @@ public static class InteropPeer
     }
 
     /// <summary>
-    /// A session on <paramref name="socket"/>; with <see cref="PeerOptions.Trace"/>, its transport is tapped and each frame
-    /// printed as a line, after <paramref name="tracePrefix"/> (the peer's address when serving many).
+    /// A session on <paramref name="transport"/>; with <see cref="PeerOptions.Trace"/>, the transport is tapped and each
+    /// frame printed as a line, after <paramref name="tracePrefix"/> (the peer's address when serving many).
     /// </summary>
-    private static MuxSession CreateSession(Socket socket, PeerOptions options, string? tracePrefix)
+    private static MuxSession CreateSession(FrameTransport transport, PeerOptions options, string? tracePrefix)
     {
         var sessionOptions = options.SessionOptions;
-        if (!options.Trace)
+        if (options.Trace)
         {
-            return MuxSession.Create(socket, options.Role, sessionOptions);
+            transport = transport.Tap(FrameFormatter.WriteTo(options.TraceWriter ?? Console.Error, tracePrefix), sessionOptions.Scheduler);
         }
-        var trace = options.TraceWriter ?? Console.Error;
-        var transport = FrameTransport.FromSocket(socket, new FrameTransportOptions { ReaderLimits = sessionOptions.ReaderLimits })
-            .Tap(FrameFormatter.WriteTo(trace, tracePrefix), sessionOptions.Scheduler);
         return options.Role == SessionRole.Client ? MuxSession.Client(transport, sessionOptions) : MuxSession.Server(transport, sessionOptions);
     }
 
     /// <summary>One synchronized trace writer for every session of a run, so that their lines never interleave.</summary>
     private static PeerOptions WithSharedTraceWriter(PeerOptions options) =>
         options.Trace ? options with { TraceWriter = TextWriter.Synchronized(options.TraceWriter ?? Console.Error) } : options;
-
-    private static async Task<Socket> ConnectAsync(PeerOptions options, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(options.Timeout);
-        var address = await ResolveAsync(options.Host, deadline.Token).ConfigureAwait(false);
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(address, options.Port), deadline.Token).ConfigureAwait(false);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
-    {
-        if (IPAddress.TryParse(host, out var address))
-        {
-            return address;
-        }
-        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-            ?? addresses.FirstOrDefault()
-            ?? throw new ArgumentException($"host '{host}' has no address");
-    }
 
     private static string RoleName(SessionRole role) => role == SessionRole.Server ? "server" : "client";
 }

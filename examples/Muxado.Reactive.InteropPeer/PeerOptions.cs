@@ -10,6 +10,19 @@ public enum PeerMode
     Dial,
 }
 
+/// <summary>What the sessions run over.</summary>
+public enum PeerTransport
+{
+    /// <summary>Plain TCP (PEER.md's default).</summary>
+    Tcp,
+
+    /// <summary>TLS over TCP.</summary>
+    Tls,
+
+    /// <summary>A WebSocket (binary messages) on <c>/mux</c>.</summary>
+    WebSocket,
+}
+
 /// <summary>The peer's settings, as parsed from its command line (PEER.md, "Command line").</summary>
 public sealed record PeerOptions
 {
@@ -67,6 +80,12 @@ public sealed record PeerOptions
 
     /// <summary>The session options these settings ask for.</summary>
     public MuxSessionOptions SessionOptions => new() { OpenWithEmptySyn = !SynWithFirstWrite };
+
+    /// <summary>What the sessions run over (<c>--tls</c>, <c>--ws</c>; default TCP).</summary>
+    public PeerTransport Transport { get; init; }
+
+    /// <summary>Dial over TLS: the server certificate's SHA-256 (upper-case hex) to insist on; null takes any.</summary>
+    public string? TlsPin { get; init; }
 
     /// <summary>The address as written on the command line.</summary>
     public string Address => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
