@@ -57,14 +57,6 @@ public class MapMuxadoTests
         return MuxSession.Create(socket, SessionRole.Client);
     }
 
-    private static async Task<string> EchoThroughAsync(MuxSession client, string text)
-    {
-        var stream = client.Open();
-        var reading = StreamIO.ReadToEndAsync(stream);
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
-        await stream.CloseWriteAsync();
-        return Encoding.ASCII.GetString(await reading.WaitAsync(Generous));
-    }
 
     [Test]
     public async Task Each_websocket_gets_a_session_that_the_handler_serves()
@@ -73,7 +65,7 @@ public class MapMuxadoTests
         await using (app)
         {
             var clients = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => ConnectAsync(address)));
-            var answers = await Task.WhenAll(clients.Select((c, i) => EchoThroughAsync(c, $"client {i}")));
+            var answers = await Task.WhenAll(clients.Select((c, i) => StreamIO.EchoThroughAsync(c, $"client {i}")));
 
             Assert.That(answers, Is.EqualTo(Enumerable.Range(0, 5).Select(i => $"client {i}")));
             Assert.That(app.Services.GetRequiredService<MuxadoSessions>().Count, Is.EqualTo(5));
@@ -106,7 +98,7 @@ public class MapMuxadoTests
         await using (app)
         {
             var client = await ConnectAsync(address);
-            Assert.That(await EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
+            Assert.That(await StreamIO.EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
 
             // The client never closes: the host gives it the drain time, then closes it.
             await app.StopAsync().WaitAsync(Generous);
@@ -130,7 +122,7 @@ public class MapMuxadoTests
         await using (app)
         {
             var client = await ConnectAsync(address);
-            Assert.That(await EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
+            Assert.That(await StreamIO.EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
 
             var stopping = app.StopAsync();
             await WaitUntilRefusedAsync(client); // the GOAWAY arrived
@@ -167,7 +159,7 @@ public class MapMuxadoTests
         await using (app)
         {
             var client = await ConnectAsync(address);
-            Assert.That(await EchoThroughAsync(client, "logged"), Is.EqualTo("logged"));
+            Assert.That(await StreamIO.EchoThroughAsync(client, "logged"), Is.EqualTo("logged"));
             await client.DisposeAsync();
             await app.StopAsync().WaitAsync(Generous);
 

@@ -22,14 +22,6 @@ public class MuxListenerTests
         return MuxSession.Create(socket, SessionRole.Client);
     }
 
-    private static async Task<string> EchoThroughAsync(MuxSession client, string text)
-    {
-        var stream = client.Open();
-        var reading = StreamIO.ReadToEndAsync(stream);
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(text));
-        await stream.CloseWriteAsync();
-        return Encoding.ASCII.GetString(await reading.WaitAsync(Generous));
-    }
 
     /// <summary>Serves every session the listener hands out: echoes each of its streams.</summary>
     private static async Task ServeAsync(MuxListener listener)
@@ -65,7 +57,7 @@ public class MuxListenerTests
         var serving = ServeAsync(listener);
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => ConnectAsync(listener)));
-        var answers = await Task.WhenAll(clients.Select((c, i) => EchoThroughAsync(c, $"client {i}")));
+        var answers = await Task.WhenAll(clients.Select((c, i) => StreamIO.EchoThroughAsync(c, $"client {i}")));
 
         Assert.That(answers, Is.EqualTo(Enumerable.Range(0, 50).Select(i => $"client {i}")));
         Assert.That(listener.LiveSessions, Is.EqualTo(50));
@@ -179,7 +171,7 @@ public class MuxListenerTests
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
         await tls.AuthenticateAsClientAsync(TlsCertificates.PinnedTo(certificate)).WaitAsync(Generous);
         await using var client = MuxSession.Create(tls, SessionRole.Client);
-        Assert.That(await EchoThroughAsync(client, "over TLS"), Is.EqualTo("over TLS"));
+        Assert.That(await StreamIO.EchoThroughAsync(client, "over TLS"), Is.EqualTo("over TLS"));
         Assert.That(listener.HandshakeFailures, Is.EqualTo(1));
         await client.DisposeAsync();
         await listener.StopAsync(Generous).WaitAsync(Generous);

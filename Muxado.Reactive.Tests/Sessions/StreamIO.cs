@@ -23,4 +23,14 @@ internal static class StreamIO
         }
         return buffer.ToArray();
     }
+
+    /// <summary>Opens a stream, sends <paramref name="text"/> and FIN, and returns what came back before the peer's FIN.</summary>
+    public static async Task<string> EchoThroughAsync(MuxSession client, string text)
+    {
+        var stream = client.Open();
+        var reading = ReadToEndAsync(stream);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(text));
+        await stream.CloseWriteAsync();
+        return System.Text.Encoding.ASCII.GetString(await reading.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
 }
