@@ -191,10 +191,11 @@ public class ReconnectingSessionTests
         var subscription = MuxSession.ReconnectEvents(dialer.Connect, Options(scheduler)).Subscribe(_ => { });
         scheduler.RunFor(150 * Ms);
         Assert.That(dialer.Attempts, Has.Count.EqualTo(2));
+        Assert.That(scheduler.NextDueTime, Is.Not.Null, "the next attempt's timer");
         subscription.Dispose();
+        Assert.That(scheduler.NextDueTime, Is.Null, "disposal cancels the timer");
         scheduler.RunFor(TimeSpan.FromMinutes(10));
         Assert.That(dialer.Attempts, Has.Count.EqualTo(2));
-        Assert.That(scheduler.NextDueTime, Is.Null, "no timer is left behind");
     }
 
     [Test]

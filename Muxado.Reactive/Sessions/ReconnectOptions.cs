@@ -68,7 +68,9 @@ public sealed record ReconnectOptions
     {
         var ticks = InitialDelay.Ticks * Math.Pow(Multiplier, failures - 1);
         var capped = Math.Min(ticks, MaxDelay.Ticks);
-        var sample = Math.Clamp(RandomSource(), 0, 1);
+        var drawn = RandomSource();
+        // A source outside [0, 1) (or NaN) must not make a negative or undefined delay: clamp it, NaN means no jitter.
+        var sample = double.IsNaN(drawn) ? 0.5 : Math.Clamp(drawn, 0, 1);
         var jittered = capped * (1 + (Jitter * ((2 * sample) - 1)));
         return TimeSpan.FromTicks((long)Math.Clamp(jittered, 0, MaxDelay.Ticks));
     }
