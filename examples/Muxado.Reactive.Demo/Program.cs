@@ -1,5 +1,9 @@
 // A tour of Muxado.Reactive over real loopback TCP: a server and a client session in one process.
 // With --trace, every frame the client reads (<-) and writes (->) is printed to stderr, one per line.
+// With --metrics, the library's instruments (meter "Muxado.Reactive") are collected with a MeterListener and printed at
+// the end, as an exporter would ship them; `dotnet-counters monitor --counters Muxado.Reactive` shows the same live.
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Linq;
@@ -11,6 +15,9 @@ using Muxado.Reactive.Transports;
 
 const uint EchoType = 1;
 const uint JsonType = 2;
+
+var totals = new ConcurrentDictionary<string, double>();
+using var meters = args.Contains("--metrics") ? ListenToMuxadoInstruments(totals) : null;
 
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
 listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -70,9 +77,50 @@ var summary = await heartbeat.Latencies.ToRoundTripStatistics(window: 5).Take(5)
 Console.WriteLine($"last {summary.Count}:    min {summary.Min.TotalMilliseconds:F2} ms, mean {summary.Mean.TotalMilliseconds:F2} ms, " +
     $"max {summary.Max.TotalMilliseconds:F2} ms, p99 {summary.P99.TotalMilliseconds:F2} ms");
 
+Console.WriteLine($"client statistics: {client.Statistics}");
 await client.DisposeAsync();
 var end = await server.Completion;
 Console.WriteLine($"server session ended: {end}");
+if (meters is not null)
+{
+    meters.RecordObservableInstruments();
+    Console.WriteLine("metrics (both sessions, summed; histograms as their total):");
+    foreach (var (name, total) in totals.OrderBy(t => t.Key, StringComparer.Ordinal))
+    {
+        Console.WriteLine($"  {name,-40} {total,14:N3}");
+    }
+}
+
+// Sums every measurement of the Muxado.Reactive meter by instrument and tags: the console stand-in for an exporter.
+static MeterListener ListenToMuxadoInstruments(ConcurrentDictionary<string, double> totals)
+{
+    var meterListener = new MeterListener
+    {
+        InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Muxado.Reactive")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        },
+    };
+    void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var key = instrument.Name;
+        foreach (var tag in tags)
+        {
+            key += $" {tag.Key.Split('.')[^1]}={tag.Value}";
+        }
+        // Observable instruments report a current value: keep the last one; the others are summed.
+        bool isCurrentValue = instrument.GetType().Name.StartsWith("Observable", StringComparison.Ordinal);
+        totals.AddOrUpdate(key, value, (_, old) => isCurrentValue ? value : old + value);
+    }
+    meterListener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Add(instrument, value, tags));
+    meterListener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Add(instrument, value, tags));
+    meterListener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Add(instrument, value, tags));
+    meterListener.Start();
+    return meterListener;
+}
 
 static async Task Serve(TypedStream typed)
 {
