@@ -123,14 +123,38 @@ public class MapMuxadoTests
         {
             var client = await ConnectAsync(address);
             Assert.That(await StreamIO.EchoThroughAsync(client, "before the stop"), Is.EqualTo("before the stop"));
+            var open = client.Open(); // a stream still open when the host stops
+            var echoed = new StringBuilder();
+            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var reading = open.Received.Subscribe(
+                chunk => { lock (echoed) { echoed.Append(Encoding.ASCII.GetString(chunk.Span)); } },
+                error => finished.TrySetException(error),
+                () => finished.TrySetResult());
+            string Echoed() { lock (echoed) { return echoed.ToString(); } }
+            await open.WriteAsync(Encoding.ASCII.GetBytes("open "));
+            await WaitUntilAsync(() => Echoed() == "open "); // the server has the stream: the GOAWAY will not refuse it
 
             var stopping = app.StopAsync();
             await WaitUntilRefusedAsync(client); // the GOAWAY arrived
+            await open.WriteAsync(Encoding.ASCII.GetBytes("across the stop"));
+            await open.CloseWriteAsync();
+            await finished.Task.WaitAsync(Generous);
+            Assert.That(Echoed(), Is.EqualTo("open across the stop"), "a stream open before the stop finishes during the drain");
             Assert.That(stopping.IsCompleted, Is.False, "the host waits for its session");
             await client.DisposeAsync();
             await stopping.WaitAsync(Generous); // long before the five minutes
 
             Assert.That(client.Completion.Result.RemoteDebug, Is.EqualTo("host stopping"));
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Generous;
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the condition never became true");
+            await Task.Delay(10);
         }
     }
 
