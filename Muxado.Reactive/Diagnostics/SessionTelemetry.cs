@@ -73,14 +73,15 @@ internal sealed class SessionTelemetry : IDeferredWork
     public void EndedLocked(SessionEnd end, int streamsCut)
     {
         StreamsEndedLocked(streamsCut);
-        var logger = Logger;
+        if (Logger is { } logger)
+        {
+            Later(() => SessionLog.SessionEnded(logger, end.IsClean ? LogLevel.Information : LogLevel.Warning,
+                end.LocalError, end.Message, end.RemoteError, end.RemoteDebug, end.IsClean));
+        }
+        // Apart from the log, and unregistered first: a logger or listener that throws must not leave the session
+        // in the observed instruments.
         Later(() =>
         {
-            if (logger is not null)
-            {
-                SessionLog.SessionEnded(logger, end.IsClean ? LogLevel.Information : LogLevel.Warning,
-                    end.LocalError, end.Message, end.RemoteError, end.RemoteDebug, end.IsClean);
-            }
             Instruments.Unregister(this);
             Instruments.SessionsEnded.Add(1, MuxInstruments.ErrorCodeTag(end.LocalError));
         });
@@ -207,7 +208,17 @@ internal sealed class SessionTelemetry : IDeferredWork
     /// The hook for the heartbeat: a beat came back after <paramref name="roundTrip"/>. Outside the lock (the heartbeat
     /// measures on the session's scheduler).
     /// </summary>
-    public void HeartbeatRoundTrip(TimeSpan roundTrip) => Instruments.HeartbeatRoundTrip.Record(roundTrip.TotalSeconds);
+    public void HeartbeatRoundTrip(TimeSpan roundTrip)
+    {
+        try
+        {
+            Instruments.HeartbeatRoundTrip.Record(roundTrip.TotalSeconds);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A listener that throws would reset the heartbeat's stream from inside its echo handler; dropped instead.
+        }
+    }
 
     private void StreamResetLocked(uint streamId, ErrorCode code, bool byPeer)
     {
@@ -259,21 +270,28 @@ internal sealed class SessionTelemetry : IDeferredWork
             _pendingBytesSent = _pendingBytesReceived = _pendingOpened = _pendingAccepted = 0;
         }
         var i = Instruments;
-        for (int type = 0; type < MuxInstruments.FrameTypeCount; type++)
+        try
         {
-            if (sent[type] != 0)
+            for (int type = 0; type < MuxInstruments.FrameTypeCount; type++)
             {
-                i.FramesSent.Add(sent[type], MuxInstruments.FrameTypeTag(type));
+                if (sent[type] != 0)
+                {
+                    i.FramesSent.Add(sent[type], MuxInstruments.FrameTypeTag(type));
+                }
+                if (received[type] != 0)
+                {
+                    i.FramesReceived.Add(received[type], MuxInstruments.FrameTypeTag(type));
+                }
             }
-            if (received[type] != 0)
-            {
-                i.FramesReceived.Add(received[type], MuxInstruments.FrameTypeTag(type));
-            }
+            AddIfAny(i.BytesSent, bytesSent);
+            AddIfAny(i.BytesReceived, bytesReceived);
+            AddIfAny(i.StreamsOpened, opened);
+            AddIfAny(i.StreamsAccepted, accepted);
         }
-        AddIfAny(i.BytesSent, bytesSent);
-        AddIfAny(i.BytesReceived, bytesReceived);
-        AddIfAny(i.StreamsOpened, opened);
-        AddIfAny(i.StreamsAccepted, accepted);
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A meter listener that throws loses its measurements, not the session (see DeferredAction).
+        }
     }
 
     private static void AddIfAny(System.Diagnostics.Metrics.Counter<long> counter, long delta)
@@ -287,8 +305,24 @@ internal sealed class SessionTelemetry : IDeferredWork
     /// <summary>Runs <paramref name="action"/> once the session lock (and every deferring lock) is released. Under the lock.</summary>
     private void Later(Action action) => _lock.Defer(new DeferredAction(action));
 
+    /// <remarks>
+    /// The action calls a logger or a meter listener: user code, run when a lock scope of the session's ends. What it
+    /// throws would come out of that scope's end, at any point of the session's code (before its end is recorded, say,
+    /// which would leave <see cref="MuxSession.Completion"/> pending for ever), so it is dropped: telemetry is a
+    /// bystander, like a frame tap.
+    /// </remarks>
     private sealed class DeferredAction(Action action) : IDeferredWork
     {
-        public void Run() => action();
+        public void Run()
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Dropped: see the remarks.
+            }
+        }
     }
 }

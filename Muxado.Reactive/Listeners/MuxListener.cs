@@ -31,7 +31,8 @@ public sealed class MuxListener : IAsyncDisposable
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
-    private int _handshaking;
+    private int _handshaking; // incremented by the accept loop only, decremented under _lock only
+    private TaskCompletionSource? _handshakesOver; // set by the stop when connections are still handshaking
     private int _handshakeFailures;
     private bool _drained; // stopped taking sessions: one that finishes its handshake from now on is closed
     private Task? _stopped;
@@ -131,8 +132,8 @@ public sealed class MuxListener : IAsyncDisposable
 
     /// <summary>
     /// Stops gracefully: stops accepting, sends GOAWAY (NoError) on every live session, waits up to
-    /// <paramref name="drainTimeout"/> for them to end, then closes those still running. Idempotent; every call waits
-    /// for the same stop.
+    /// <paramref name="drainTimeout"/> for them to end, then closes those still running; connections still in their TLS
+    /// handshake are broken off, and the stop is over once they are closed. Idempotent; every call waits for the same stop.
     /// </summary>
     public Task StopAsync(TimeSpan drainTimeout)
     {
@@ -154,11 +155,19 @@ public sealed class MuxListener : IAsyncDisposable
         _socket.Dispose(); // breaks off a pending accept
         await _acceptLoop.ConfigureAwait(false);
         MuxSession[] live;
+        Task handshakes;
         using (_lock.Enter())
         {
             _drained = true;
             _ready.EndLocked(new ObjectDisposedException(nameof(MuxListener), "The listener has stopped."), observerError: null);
             live = [.. _live];
+            // The accept loop has ended, so no connection starts any more: those still handshaking (cancelled by the stop)
+            // close themselves, and the stop is not over before they have.
+            if (Volatile.Read(ref _handshaking) != 0)
+            {
+                _handshakesOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            handshakes = _handshakesOver?.Task ?? Task.CompletedTask;
         }
         // The deadline covers the GOAWAY too: it waits to be written, and a peer that reads nothing would hold it.
         var deadline = Task.Delay(drainTimeout);
@@ -166,6 +175,7 @@ public sealed class MuxListener : IAsyncDisposable
         await Task.WhenAny(drained, deadline).ConfigureAwait(false);
         await Task.WhenAll(live.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
         await drained.ConfigureAwait(false); // the sessions have ended: their GOAWAY waits are over
+        await handshakes.ConfigureAwait(false);
     }
 
     /// <summary>Tells the peer to open no more streams, then waits for the session to end (the peer closes it).</summary>
@@ -243,9 +253,13 @@ public sealed class MuxListener : IAsyncDisposable
                     handshake.CancelAfter(_options.HandshakeTimeout);
                     await stream.AuthenticateAsServerAsync(tls, handshake.Token).ConfigureAwait(false);
                 }
-                catch (Exception) when (!_stopping.IsCancellationRequested)
+                catch (Exception)
                 {
-                    Interlocked.Increment(ref _handshakeFailures);
+                    // A handshake the stop broke off is no failure of the peer's; either way the stream is released.
+                    if (!_stopping.IsCancellationRequested)
+                    {
+                        Interlocked.Increment(ref _handshakeFailures);
+                    }
                     await stream.DisposeAsync().ConfigureAwait(false);
                     return;
                 }
@@ -266,7 +280,7 @@ public sealed class MuxListener : IAsyncDisposable
         {
             if (session is null)
             {
-                Interlocked.Decrement(ref _handshaking);
+                HandshakeOver();
                 ReleaseSlot();
             }
         }
@@ -277,17 +291,19 @@ public sealed class MuxListener : IAsyncDisposable
         bool stopped;
         using (_lock.Enter())
         {
-            Interlocked.Decrement(ref _handshaking);
             stopped = _drained;
             if (!stopped)
             {
+                Interlocked.Decrement(ref _handshaking);
                 _live.Add(session);
                 _ready.EnqueueLocked(session);
             }
         }
         if (stopped)
         {
+            // Too late for the stop's snapshot: closed here, and counted as handshaking until it is, for the stop to wait.
             await session.DisposeAsync().ConfigureAwait(false);
+            HandshakeOver();
             ReleaseSlot();
             return;
         }
@@ -298,6 +314,17 @@ public sealed class MuxListener : IAsyncDisposable
             _ready.RemoveLocked(s => ReferenceEquals(s, session)); // ended before anyone took it
         }
         ReleaseSlot();
+    }
+
+    /// <summary>A connection is done handshaking without becoming a live session: tells a stop waiting for the last one.</summary>
+    private void HandshakeOver()
+    {
+        TaskCompletionSource? over;
+        using (_lock.Enter())
+        {
+            over = Interlocked.Decrement(ref _handshaking) == 0 ? _handshakesOver : null;
+        }
+        over?.TrySetResult();
     }
 
     private void ReleaseSlot()
