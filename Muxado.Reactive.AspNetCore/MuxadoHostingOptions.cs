@@ -11,7 +11,8 @@ public sealed class MuxadoHostingOptions
 
     /// <summary>
     /// When the host stops: how long sessions may go on after their GOAWAY before they are closed. Default 10 s; keep it
-    /// below the host's <c>HostOptions.ShutdownTimeout</c> (30 s by default).
+    /// below the host's <c>HostOptions.ShutdownTimeout</c> (30 s by default). <see cref="Timeout.InfiniteTimeSpan"/> waits
+    /// until the host gives up; other negative values count as zero.
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -83,7 +83,12 @@ public sealed class MuxadoSessions(IOptions<MuxadoHostingOptions> options, IHost
         var drained = Task.WhenAll(live.Select(session => DrainAsync(session, settings.ShutdownMessage)));
         try
         {
-            await drained.WaitAsync(settings.DrainTimeout).ConfigureAwait(false);
+            // Infinite waits for the sessions (the host's shutdown timeout still ends StopAsync); any other negative or
+            // out-of-range setting counts as no drain time at all rather than leaving the sessions open.
+            var drainTime = settings.DrainTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
+                : settings.DrainTimeout < TimeSpan.Zero || settings.DrainTimeout.TotalMilliseconds > int.MaxValue - 1 ? TimeSpan.Zero
+                : settings.DrainTimeout;
+            await drained.WaitAsync(drainTime).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -178,6 +178,17 @@ public class MuxListenerTests
         await serving.WaitAsync(Generous);
     }
 
+    [Test]
+    public async Task A_drain_time_out_of_range_is_refused_before_the_listener_stops()
+    {
+        await using var listener = MuxListener.Start(AnyLoopbackPort);
+        Assert.That(() => listener.StopAsync(TimeSpan.FromDays(30)), Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(() => listener.StopAsync(TimeSpan.FromSeconds(-1)), Throws.TypeOf<ArgumentOutOfRangeException>());
+        var client = await ConnectAsync(listener);
+        Assert.That(await listener.AcceptAsync().WaitAsync(Generous), Is.Not.Null, "still accepting");
+        await client.DisposeAsync();
+    }
+
     private static bool Refused(MuxSession client)
     {
         try

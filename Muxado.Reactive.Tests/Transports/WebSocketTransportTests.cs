@@ -160,6 +160,17 @@ public class WebSocketTransportTests
         Assert.That(() => FrameTransport.FromWebSocket(closed), Throws.ArgumentException.With.Message.Contains("must be open"));
     }
 
+    [Test]
+    public async Task A_websocket_cannot_be_left_open_because_stopping_its_receive_would_abort_it()
+    {
+        await using var server = await KestrelWebSockets.StartAsync(socket => Task.Delay(TimeSpan.FromSeconds(5)));
+        using var open = await server.ConnectAsync();
+        Assert.That(() => FrameTransport.FromWebSocket(open, new FrameTransportOptions { LeaveOpen = true }),
+            Throws.ArgumentException.With.Message.Contains("cannot be left open"));
+        Assert.That(open.State, Is.EqualTo(WebSocketState.Open), "refused before anything touched it");
+        open.Abort();
+    }
+
     private static async Task<List<Frame>> ReadFramesUntilCloseAsync(ClientWebSocket raw)
     {
         var bytes = new List<byte>();

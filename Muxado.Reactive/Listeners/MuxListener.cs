@@ -138,6 +138,8 @@ public sealed class MuxListener : IAsyncDisposable
     public Task StopAsync(TimeSpan drainTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(drainTimeout, TimeSpan.Zero);
+        // Task.Delay's bound: beyond it the stop would fail after it stopped accepting, closing nothing.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(drainTimeout, TimeSpan.FromMilliseconds(int.MaxValue - 1));
         using (_lock.Enter())
         {
             _stopped ??= StopCoreAsync(drainTimeout);

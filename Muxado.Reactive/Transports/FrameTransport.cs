@@ -203,10 +203,14 @@ public abstract class FrameTransport : IAsyncDisposable
     /// until the peer's Close, which completes Inbound (a session then ends with <see cref="ErrorCode.PeerEOF"/>); a
     /// Close from the peer is answered. A text message or a WebSocket protocol error fails Inbound with
     /// <see cref="ErrorCode.ProtocolError"/> and a message that says so; a connection that breaks without a handshake
-    /// is <see cref="ErrorCode.PeerEOF"/>. <see cref="DisposeAsync"/> aborts the WebSocket unless
-    /// <see cref="FrameTransportOptions.LeaveOpen"/>.</para>
+    /// is <see cref="ErrorCode.PeerEOF"/>.</para>
+    /// <para>The transport owns the WebSocket. <see cref="DisposeAsync"/> closes it with the handshake, in the background
+    /// (up to a second for each half, so that the peer reads the session's last GOAWAY before the connection goes), and
+    /// then releases it; a WebSocket that is already broken is released at once. <see cref="FrameTransportOptions.LeaveOpen"/>
+    /// is refused: a WebSocket aborts itself when a pending receive is cancelled, so there is no way to stop reading and
+    /// hand it back open.</para>
     /// </remarks>
-    /// <exception cref="ArgumentException">The WebSocket is not open.</exception>
+    /// <exception cref="ArgumentException">The WebSocket is not open, or the options ask to leave it open.</exception>
     public static FrameTransport FromWebSocket(WebSocket webSocket, FrameTransportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(webSocket);
@@ -215,7 +219,12 @@ public abstract class FrameTransport : IAsyncDisposable
             throw new ArgumentException($"The WebSocket must be open (it is {webSocket.State}).", nameof(webSocket));
         }
         options ??= FrameTransportOptions.Default;
-        return new PipeFrameTransport(new WebSocketConnection(webSocket, options.LeaveOpen, options.ReadBufferSize), options);
+        if (options.LeaveOpen)
+        {
+            throw new ArgumentException(
+                "A WebSocket cannot be left open: it aborts itself when the transport stops its pending receive.", nameof(options));
+        }
+        return new PipeFrameTransport(new WebSocketConnection(webSocket, options.ReadBufferSize), options);
     }
 
     /// <summary>

@@ -18,11 +18,11 @@ internal sealed class WebSocketConnection : TransportConnection
     private readonly TaskCompletionSource _peerClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Wraps <paramref name="socket"/>, which must be open.</summary>
-    public WebSocketConnection(WebSocket socket, bool leaveOpen, int readBufferSize)
-        : base(leaveOpen)
+    public WebSocketConnection(WebSocket socket, int readBufferSize)
+        : base(leaveOpen: false)
     {
         _socket = socket;
-        Input = PipeReader.Create(new MessageReader(socket, leaveOpen, _peerClosed), new StreamPipeReaderOptions(
+        Input = PipeReader.Create(new MessageReader(socket, _peerClosed), new StreamPipeReaderOptions(
             bufferSize: readBufferSize, minimumReadSize: 1024, leaveOpen: true));
     }
 
@@ -45,7 +45,7 @@ internal sealed class WebSocketConnection : TransportConnection
     /// <inheritdoc />
     public override async ValueTask CloseSendAsync()
     {
-        if (LeaveOpen || _socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
             return;
         }
@@ -72,7 +72,7 @@ internal sealed class WebSocketConnection : TransportConnection
     /// </remarks>
     public override void Abort()
     {
-        if (LeaveOpen || !MarkClosedByUs())
+        if (!MarkClosedByUs())
         {
             return;
         }
@@ -113,11 +113,10 @@ internal sealed class WebSocketConnection : TransportConnection
 
     /// <summary>The payloads of the binary messages received, as one read-only stream that ends at the peer's Close.</summary>
     /// <remarks>
-    /// A pending receive is not cancelled when the transport stops (unless the caller owns the socket): cancelling a
-    /// receive aborts a WebSocket, and a close of our own wants the handshake. <see cref="Abort"/> ends it instead, by
-    /// the handshake or by releasing the socket.
+    /// A pending receive is not cancelled when the transport stops: cancelling a receive aborts a WebSocket, and a close
+    /// of our own wants the handshake. <see cref="Abort"/> ends it instead, by the handshake or by releasing the socket.
     /// </remarks>
-    private sealed class MessageReader(WebSocket socket, bool leaveOpen, TaskCompletionSource peerClosed) : Stream
+    private sealed class MessageReader(WebSocket socket, TaskCompletionSource peerClosed) : Stream
     {
         private bool _ended;
 
@@ -134,7 +133,7 @@ internal sealed class WebSocketConnection : TransportConnection
                 ValueWebSocketReceiveResult result;
                 try
                 {
-                    result = await socket.ReceiveAsync(buffer, leaveOpen ? cancellationToken : CancellationToken.None).ConfigureAwait(false);
+                    result = await socket.ReceiveAsync(buffer, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
                 {
