@@ -147,7 +147,10 @@ public sealed class MuxListener : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops at once: <see cref="StopAsync"/> with no time to drain.</summary>
+    /// <summary>
+    /// Stops at once (<see cref="StopAsync"/> with no time to drain), or, when a stop is already under way, waits for that
+    /// one with its own drain time.
+    /// </summary>
     public ValueTask DisposeAsync() => new(StopAsync(TimeSpan.Zero));
 
     private async Task StopCoreAsync(TimeSpan drainTimeout)
