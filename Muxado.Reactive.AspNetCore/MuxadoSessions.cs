@@ -80,34 +80,11 @@ public sealed class MuxadoSessions(IOptions<MuxadoHostingOptions> options, IHost
     {
         await Task.Yield(); // not under the gate, nor on the thread that signalled the stop
         var settings = options.Value;
-        var drained = Task.WhenAll(live.Select(session => DrainAsync(session, settings.ShutdownMessage)));
-        try
-        {
-            // Infinite waits for the sessions (the host's shutdown timeout still ends StopAsync); any other negative or
-            // out-of-range setting counts as no drain time at all rather than leaving the sessions open.
-            var drainTime = settings.DrainTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
-                : settings.DrainTimeout < TimeSpan.Zero || settings.DrainTimeout.TotalMilliseconds > int.MaxValue - 1 ? TimeSpan.Zero
-                : settings.DrainTimeout;
-            await drained.WaitAsync(drainTime).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Past the deadline: close what is left.
-        }
-        await Task.WhenAll(live.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
-        await drained.ConfigureAwait(false); // over now: every session has ended
-    }
-
-    private static async Task DrainAsync(MuxSession session, string message)
-    {
-        try
-        {
-            await session.GoAwayAsync(ErrorCode.NoError, message).ConfigureAwait(false);
-        }
-        catch (MuxadoSessionException)
-        {
-            // Already ended.
-        }
-        await session.Completion.ConfigureAwait(false);
+        // Infinite waits for the sessions (the host's shutdown timeout still ends StopAsync); any other negative or
+        // out-of-range setting counts as no drain time at all rather than leaving the sessions open.
+        var drainTime = settings.DrainTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
+            : settings.DrainTimeout < TimeSpan.Zero || settings.DrainTimeout.TotalMilliseconds > int.MaxValue - 1 ? TimeSpan.Zero
+            : settings.DrainTimeout;
+        await Task.WhenAll(live.Select(session => session.DrainAsync(drainTime, settings.ShutdownMessage))).ConfigureAwait(false);
     }
 }

@@ -333,6 +333,64 @@ public class SessionVirtualTimeTests
         await heartbeat.DisposeAsync();
     }
 
+    [Test]
+    public void DrainAsync_lets_open_streams_finish_and_closes_the_session_on_the_deadline_tick()
+    {
+        var pair = new VirtualSessionPair();
+        var incoming = pair.Scheduler.CreateObserver<MuxStream>();
+        pair.Server.Incoming.Subscribe(incoming);
+        var open = pair.Client.Open();
+        pair.RunFor(TimeSpan.FromMilliseconds(10));
+        var there = incoming.Messages.Single().Value.Value;
+        var reader = pair.Scheduler.CreateObserver<ReadOnlyMemory<byte>>();
+        there.Received.Subscribe(reader);
+
+        long start = pair.Scheduler.Clock;
+        var draining = pair.Server.DrainAsync(TimeSpan.FromSeconds(2), "going");
+        pair.RunFor(TimeSpan.FromSeconds(1));
+        var ex = Assert.Throws<MuxadoException>(() => pair.Client.Open());
+        Assert.That(ex!.Code, Is.EqualTo(ErrorCode.RemoteGoneAway), "the GOAWAY arrived: no new streams");
+        Assert.That(open.WriteAsync(B("still")).AsTask().IsCompletedSuccessfully, Is.True);
+        pair.RunFor(TimeSpan.FromMilliseconds(100));
+        Assert.That(reader.Messages.Select(m => m.Value.Value.ToArray()), Is.EqualTo(new[] { B("still") }),
+            "a stream open before the GOAWAY goes on");
+
+        pair.Scheduler.RunTo(start + TimeSpan.FromSeconds(2).Ticks - 1);
+        Assert.That(draining.IsCompleted, Is.False, "not before the deadline");
+        var end = pair.Run(draining);
+        Assert.That(end.LocalError, Is.EqualTo(ErrorCode.NoError));
+        // The close starts on the deadline; the transport goes once the closing GOAWAY is written, at most the linger later.
+        long deadline = start + TimeSpan.FromSeconds(2).Ticks;
+        Assert.That(pair.ServerTransportClosedAt, Is.InRange(deadline, deadline + MuxSessionOptions.Default.GoAwayLinger.Ticks + TimeSpan.TicksPerMillisecond));
+        Assert.That(pair.Client.Completion.IsCompleted, Is.True);
+        Assert.That((pair.Client.Completion.Result.RemoteError, pair.Client.Completion.Result.LocalError), Is.EqualTo(((ErrorCode?)ErrorCode.NoError, ErrorCode.PeerEOF)));
+    }
+
+    [Test]
+    public void DrainAsync_returns_as_soon_as_the_peer_closes()
+    {
+        var pair = new VirtualSessionPair();
+        var draining = pair.Server.DrainAsync(Timeout.InfiniteTimeSpan, "going");
+        pair.RunUntilIdle();
+        Assert.That(draining.IsCompleted, Is.False, "an infinite drain waits for the peer");
+
+        pair.Run(pair.Client.DisposeAsync().AsTask());
+        var end = pair.Run(draining);
+
+        Assert.That((end.LocalError, end.RemoteError), Is.EqualTo((ErrorCode.PeerEOF, (ErrorCode?)ErrorCode.NoError)));
+        Assert.That(pair.Client.Completion.Result.RemoteDebug, Is.EqualTo("going"));
+    }
+
+    [Test]
+    public void DrainAsync_refuses_a_timeout_it_cannot_keep()
+    {
+        var pair = new VirtualSessionPair();
+        Assert.That(() => pair.Server.DrainAsync(TimeSpan.FromSeconds(-2)), Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(() => pair.Server.DrainAsync(TimeSpan.FromDays(30)), Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(pair.Server.Completion.IsCompleted, Is.False, "refused before anything was sent");
+        pair.Run(Task.WhenAll(pair.Client.DisposeAsync().AsTask(), pair.Server.DisposeAsync().AsTask()));
+    }
+
     private static async Task RespondTyped(MuxSession session)
     {
         try

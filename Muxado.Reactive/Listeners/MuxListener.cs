@@ -174,27 +174,8 @@ public sealed class MuxListener : IAsyncDisposable
             }
             handshakes = _handshakesOver?.Task ?? Task.CompletedTask;
         }
-        // The deadline covers the GOAWAY too: it waits to be written, and a peer that reads nothing would hold it.
-        var deadline = Task.Delay(drainTimeout);
-        var drained = Task.WhenAll(live.Select(DrainAsync));
-        await Task.WhenAny(drained, deadline).ConfigureAwait(false);
-        await Task.WhenAll(live.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
-        await drained.ConfigureAwait(false); // the sessions have ended: their GOAWAY waits are over
+        await Task.WhenAll(live.Select(s => s.DrainAsync(drainTimeout, "listener stopping"))).ConfigureAwait(false);
         await handshakes.ConfigureAwait(false);
-    }
-
-    /// <summary>Tells the peer to open no more streams, then waits for the session to end (the peer closes it).</summary>
-    private static async Task DrainAsync(MuxSession session)
-    {
-        try
-        {
-            await session.GoAwayAsync(ErrorCode.NoError, "listener stopping").ConfigureAwait(false);
-        }
-        catch (MuxadoSessionException)
-        {
-            // Already ended.
-        }
-        await session.Completion.ConfigureAwait(false);
     }
 
     private async Task AcceptLoopAsync()

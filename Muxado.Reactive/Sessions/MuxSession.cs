@@ -201,6 +201,51 @@ public sealed partial class MuxSession : IAsyncDisposable
     }
 
     /// <summary>
+    /// Ends the session gracefully: sends GOAWAY (NoError, <paramref name="debug"/>) so that the peer opens no more
+    /// streams, lets the streams already open go on until the peer ends the session or <paramref name="drainTimeout"/>
+    /// passes on the session's scheduler, then closes it (<see cref="DisposeAsync"/>). Returns how the session ended.
+    /// </summary>
+    /// <remarks>The deadline covers the GOAWAY too: it waits to be written, and a peer that reads nothing would hold it.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits for the peer however long it takes. On a session that has ended it
+    /// returns that end.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The timeout is negative (but not infinite) or beyond about 24 days, or
+    /// the debug text does not fit in one frame.</exception>
+    public async Task<SessionEnd> DrainAsync(TimeSpan drainTimeout, string debug = "draining")
+    {
+        if (drainTimeout != Timeout.InfiniteTimeSpan &&
+            (drainTimeout < TimeSpan.Zero || drainTimeout > TimeSpan.FromMilliseconds(int.MaxValue - 1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(drainTimeout), drainTimeout, "must be infinite, or from zero to about 24 days");
+        }
+        var goingAway = GoAwayUnlessEndedAsync(debug);
+        if (drainTimeout != TimeSpan.Zero)
+        {
+            // Completed by the scheduler's timer, whose thread then goes on here: the close happens on the deadline, on
+            // the session's scheduler, as the session's other timers do (no hop through the thread pool).
+            var deadline = new TaskCompletionSource();
+            using (drainTimeout == Timeout.InfiniteTimeSpan ? Disposable.Empty : Scheduler.Schedule(drainTimeout, () => deadline.TrySetResult()))
+            {
+                await Task.WhenAny(Task.WhenAll(goingAway, Completion), deadline.Task).ConfigureAwait(false);
+            }
+        }
+        await DisposeAsync().ConfigureAwait(false);
+        await goingAway.ConfigureAwait(false); // over: the transport is closed
+        return await Completion.ConfigureAwait(false);
+    }
+
+    private async Task GoAwayUnlessEndedAsync(string debug)
+    {
+        try
+        {
+            await GoAwayAsync(ErrorCode.NoError, debug).ConfigureAwait(false);
+        }
+        catch (MuxadoSessionException)
+        {
+            // Already ended: nothing to tell the peer.
+        }
+    }
+
+    /// <summary>
     /// Closes the session cleanly: GOAWAY(NoError, "no error"), waits up to the linger for it to be
     /// written, then closes the transport. Open streams end with <see cref="ErrorCode.SessionClosed"/>.
     /// Idempotent and safe to call from several threads at once. Every call returns once the transport is
