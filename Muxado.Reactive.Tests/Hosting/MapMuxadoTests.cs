@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Muxado.Reactive.AspNetCore;
 using Muxado.Reactive.Tests.Sessions;
+using Muxado.Reactive.Tests.Support;
 
 namespace Muxado.Reactive.Tests.Hosting;
 
@@ -132,10 +133,10 @@ public class MapMuxadoTests
                 () => finished.TrySetResult());
             string Echoed() { lock (echoed) { return echoed.ToString(); } }
             await open.WriteAsync(Encoding.ASCII.GetBytes("open "));
-            await WaitUntilAsync(() => Echoed() == "open "); // the server has the stream: the GOAWAY will not refuse it
+            await Eventually.TrueAsync(() => Echoed() == "open "); // the server has the stream: the GOAWAY will not refuse it
 
             var stopping = app.StopAsync();
-            await WaitUntilRefusedAsync(client); // the GOAWAY arrived
+            await Eventually.GoneAwayAsync(client); // the GOAWAY arrived
             await open.WriteAsync(Encoding.ASCII.GetBytes("across the stop"));
             await open.CloseWriteAsync();
             await finished.Task.WaitAsync(Generous);
@@ -145,34 +146,6 @@ public class MapMuxadoTests
             await stopping.WaitAsync(Generous); // long before the five minutes
 
             Assert.That(client.Completion.Result.RemoteDebug, Is.EqualTo("host stopping"));
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the condition never became true");
-            await Task.Delay(10);
-        }
-    }
-
-    private static async Task WaitUntilRefusedAsync(MuxSession client)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (true)
-        {
-            try
-            {
-                client.Open().Reset(ErrorCode.StreamCancelled);
-            }
-            catch (MuxadoException ex) when (ex.Code == ErrorCode.RemoteGoneAway)
-            {
-                return;
-            }
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "no GOAWAY came");
-            await Task.Delay(10);
         }
     }
 

@@ -5,6 +5,7 @@ using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using System.Text;
 using Muxado.Reactive.Tests.Sessions;
+using Muxado.Reactive.Tests.Support;
 using Muxado.Reactive.Tests.Transports;
 
 namespace Muxado.Reactive.Tests.Listeners;
@@ -78,7 +79,7 @@ public class MuxListenerTests
         using var secondSubscription = listener.Sessions.Subscribe(_ => { }, second.Add);
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => ConnectAsync(listener)));
-        await WaitUntilAsync(() => { lock (taken) { return taken.Count == 10; } });
+        await Eventually.TrueAsync(() => { lock (taken) { return taken.Count == 10; } });
 
         Assert.That(taken.Distinct().Count(), Is.EqualTo(10));
         Assert.That(second, Has.Count.EqualTo(1).And.All.TypeOf<InvalidOperationException>(), "a second subscriber is refused");
@@ -129,11 +130,11 @@ public class MuxListenerTests
             () => finished.TrySetResult());
         string Echoed() { lock (echoed) { return echoed.ToString(); } }
         await stream.WriteAsync(Encoding.ASCII.GetBytes("before "));
-        await WaitUntilAsync(() => Echoed() == "before "); // the server has the stream: the GOAWAY will not refuse it
+        await Eventually.TrueAsync(() => Echoed() == "before "); // the server has the stream: the GOAWAY will not refuse it
 
         var stopping = listener.StopAsync(TimeSpan.FromMinutes(5));
         var end = client.Ended.FirstAsync().ToTask();
-        await WaitUntilAsync(() => Refused(client)); // the GOAWAY arrived: no new streams
+        await Eventually.GoneAwayAsync(client); // the GOAWAY arrived: no new streams
         await stream.WriteAsync(Encoding.ASCII.GetBytes("after"));
         await stream.CloseWriteAsync();
         await finished.Task.WaitAsync(Generous);
@@ -163,7 +164,7 @@ public class MuxListenerTests
         {
             await plain.ConnectAsync(listener.LocalEndPoint);
             await plain.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n\r\n"));
-            await WaitUntilAsync(() => listener.HandshakeFailures == 1);
+            await Eventually.TrueAsync(() => listener.HandshakeFailures == 1);
         }
 
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -189,21 +190,6 @@ public class MuxListenerTests
         await client.DisposeAsync();
     }
 
-    private static bool Refused(MuxSession client)
-    {
-        try
-        {
-            // Opening has no wire cost until the first write: a stream opened here is closed at once.
-            var probe = client.Open();
-            probe.Reset(ErrorCode.StreamCancelled);
-            return false;
-        }
-        catch (MuxadoException ex) when (ex.Code == ErrorCode.RemoteGoneAway)
-        {
-            return true;
-        }
-    }
-
     private static async Task<MuxStream> AcceptStreamAfterOpenAsync(MuxSession client, MuxSession server)
     {
         var stream = client.Open();
@@ -212,16 +198,5 @@ public class MuxListenerTests
         var there = await server.AcceptAsync().WaitAsync(Generous);
         Assert.That(Encoding.ASCII.GetString(await StreamIO.ReadToEndAsync(there)), Is.EqualTo("ping"));
         return there;
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 10 ms for up to a minute (a bound, not a timing assumption).</summary>
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the condition never became true");
-            await Task.Delay(10);
-        }
     }
 }
