@@ -44,7 +44,7 @@ public static class JsonRpc
         var answer = stream.Received
             .Aggregate(new ArrayBufferWriter<byte>(), (all, chunk) =>
             {
-                all.Write(chunk.Span);   // the chunk's memory is ours to keep, but copying it is as cheap here
+                all.Write(chunk.Span);   // one buffer, so that the JSON is contiguous however the chunks fell
                 return all;
             })
             .Select(all => JsonSerializer.Deserialize<Response>(all.WrittenSpan)
