@@ -3,16 +3,16 @@
 // The chunks reach the UI thread through ObserveOnWithCredit, so credit returns only when the UI has handled a chunk;
 // a progress line (Sample, 10 Hz), the heartbeat's round trip and a UI-thread tick counter update while it runs.
 //
-//   dotnet run --project examples/Muxado.Reactive.UiClient                 64 MiB, checked byte by byte
-//   dotnet run --project examples/Muxado.Reactive.UiClient -- --slow-ui    each chunk takes the UI thread 2 ms more
-//   ... -- --size 256                                                      MiB to download
+//   dotnet run --project examples/Muxado.Reactive.UiClient                 256 MiB, checked byte by byte
+//   dotnet run --project examples/Muxado.Reactive.UiClient -- --slow-ui    64 MiB, each chunk taking the UI 2 ms more
+//   ... -- --size 1024                                                     MiB to download
 //   ... -- --slow-ui --plain-observeon                                     the mistake it avoids: ObserveOn without credit
 //
 // Exits 0 when every byte arrived as sent and every observer call ran on the UI thread, 1 otherwise.
 using System.Globalization;
 using Muxado.Reactive.UiClient;
 
-long sizeMiB = 64;
+long? sizeMiB = null;
 var chunkWork = TimeSpan.Zero;
 bool plainObserveOn = false;
 for (int i = 0; i < args.Length; i++)
@@ -25,7 +25,8 @@ for (int i = 0; i < args.Length; i++)
         case "--plain-observeon":
             plainObserveOn = true;
             break;
-        case "--size" when i + 1 < args.Length && long.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out sizeMiB):
+        case "--size" when i + 1 < args.Length && long.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out long mib):
+            sizeMiB = mib;
             i++;
             break;
         default:
@@ -33,6 +34,9 @@ for (int i = 0; i < args.Length; i++)
             return 2;
     }
 }
+
+// A few seconds either way: a slow UI thread takes 64 KiB per 2 ms at most, so it gets less to do.
+long size = (sizeMiB ?? (chunkWork > TimeSpan.Zero ? 64 : 256)) * 1024 * 1024;
 
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -44,7 +48,7 @@ Console.CancelKeyPress += (_, e) =>
 try
 {
     // The main thread becomes the UI thread, as Application.Run makes it in a desktop app.
-    return UiSynchronizationContext.Run(ui => new DownloadWindow(ui, sizeMiB * 1024 * 1024, chunkWork, plainObserveOn).RunAsync(cancel.Token));
+    return UiSynchronizationContext.Run(ui => new DownloadWindow(ui, size, chunkWork, plainObserveOn).RunAsync(cancel.Token));
 }
 catch (OperationCanceledException)
 {
