@@ -28,9 +28,9 @@ internal sealed class Agent : IDisposable
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
     private readonly Action<string> _log;
     private readonly Lock _gate = new();
-    private IDisposable? _connection;
     private readonly Dictionary<MuxStream, long> _waitingSince = []; // the writes held back now, since when
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IDisposable? _connection;
     private long _samplesSent;
     private TimeSpan _waited;
 
