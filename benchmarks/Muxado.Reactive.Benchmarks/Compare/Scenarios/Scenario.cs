@@ -58,4 +58,7 @@ internal sealed record Sizes(bool Quick)
     public int FanoutWriteSize => 1024;
 
     public int IdleWarmupStreams => 2_000;
+
+    /// <summary>How long each latency phase times requests (idle, beside 1 bulk stream, beside 32).</summary>
+    public TimeSpan LatencyPhase => Quick ? TimeSpan.FromSeconds(0.4) : TimeSpan.FromSeconds(1.5);
 }
