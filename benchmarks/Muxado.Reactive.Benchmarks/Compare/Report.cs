@@ -128,7 +128,14 @@ internal static class Report
         if (Find("bulk") is { } bulk)
         {
             var ratio = bulk.Ratio(Impl.Muxado, Impl.Raw);
-            Row("bulk ≥ 0.75 × raw TCP", RatioCell(ratio), ratio >= 0.75);
+            Row("bulk ≥ 0.85 × raw TCP", RatioCell(ratio), ratio >= 0.85);
+            var muxCpu = bulk.MedianCpuMsPerWork(Impl.Muxado);
+            var rawCpu = bulk.MedianCpuMsPerWork(Impl.Raw);
+            double? mux = muxCpu is { } m ? m.User + m.System : null;
+            double? raw = rawCpu is { } r ? r.User + r.System : null;
+            Row("bulk: CPU per MiB ≤ 1.15 × raw TCP's",
+                mux is not null && raw is not null ? string.Create(Inv, $"{mux:0.###} vs {raw:0.###} ms ({mux / raw:0.00})") : "–",
+                mux is not null && raw is not null ? mux <= 1.15 * raw : null);
         }
         foreach (var name in new[] { "rr1", "rr16", "rr256" })
         {
@@ -142,6 +149,17 @@ internal static class Report
         {
             var ratio = fanout.Ratio(Impl.Muxado, Impl.Raw);
             Row("fanout ≥ 0.5 × raw TCP", RatioCell(ratio), ratio >= 0.5);
+            var versusNerdbank = fanout.Ratio(Impl.Muxado, Impl.Nerdbank);
+            Row("fanout ≥ 1.5 × Nerdbank", RatioCell(versusNerdbank), versusNerdbank >= 1.5);
+        }
+        if (Find("sessions10k") is { } sessions)
+        {
+            var mux = sessions.StatsOf(Impl.Muxado)?.Median;
+            var nb = sessions.StatsOf(Impl.Nerdbank)?.Median;
+            Row("sessions10k: idle session < 8 KiB per end", mux is { } b ? $"{b.ToString("N0", Inv)} B" : "–", mux < 8192);
+            Row("sessions10k: idle session below Nerdbank's",
+                mux is not null && nb is not null ? $"{mux.Value.ToString("N0", Inv)} vs {nb.Value.ToString("N0", Inv)} B" : "–",
+                mux is not null && nb is not null ? mux < nb : null);
         }
         if (Find("latency") is { } latency)
         {

@@ -54,7 +54,8 @@ internal sealed class RequestResponseScenario(Sizes sizes, int workers) : Scenar
         return sample;
     }
 
-    private static async Task<long> ClientAsync(IMuxPair pair, byte[] request, long deadline)
+    /// <summary>One client: request streams one after another until <paramref name="deadline"/>; returns how many completed.</summary>
+    public static async Task<long> ClientAsync(IMuxPair pair, byte[] request, long deadline)
     {
         // One byte more than the request, so that an echo that is too long shows as a wrong count, not a silent cut.
         var response = new byte[request.Length + 1];
