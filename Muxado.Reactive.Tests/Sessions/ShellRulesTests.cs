@@ -288,11 +288,10 @@ public class ShellRulesTests
     {
         // The same grant loop with the default bound: the transport's queue leaves 2 bytes of room. The typed
         // open must wait quietly until there is room for its 4 bytes, then go out when the transport drains.
-        // (A 4-byte type is a short write, which may use the reserve above the bound: the room left is 2 bytes of that.)
         using var inline = new InlineContinuations();
         var scheduler = new BoundedTestScheduler();
         var options = new MuxSessionOptions { Scheduler = scheduler };
-        var transport = new ManualTransport(scheduler) { Pending = options.MaxWriteQueueBytes + options.MaxWriteQueueBytes / 4 - 2 };
+        var transport = new ManualTransport(scheduler) { Pending = options.MaxWriteQueueBytes - 2 };
         var session = MuxSession.Client(transport, options);
 
         var open = session.OpenTypedAsync(7).AsTask();

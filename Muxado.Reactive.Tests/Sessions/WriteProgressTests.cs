@@ -306,64 +306,6 @@ public class WriteProgressTests
         Assert.That(firstBytes, Is.EqualTo(order.Select(s => s.Id).ToList()), "first bytes on the wire follow the order of waiting");
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void A_short_write_goes_ahead_of_the_streams_waiting_for_room(bool queueing)
-    {
-        // Issue 15, latency under load: a request beside bulk streams waited for every bulk stream's turn in the room
-        // queue. A short write of a stream that is not waiting itself takes room from the reserve at once; its bytes join
-        // the one queue behind what is already there, so nothing already queued is overtaken.
-        using var inline = new InlineContinuations();
-        var scheduler = new BoundedTestScheduler();
-        var link = ThrottledLink.CreateSink(scheduler, 0, queueing);
-        var session = MuxSession.Client(link, new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false, MaxWriteQueueBytes = 4 * KiB });
-        var filler = session.Open();
-        Assert.That(filler.WriteAsync(new byte[4 * KiB]).AsTask().IsCompletedSuccessfully, Is.True, "the filler took the whole queue");
-        var bulk = session.Open();
-        var bulkWrite = bulk.WriteAsync(new byte[3 * KiB]).AsTask();
-        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
-        Assert.That(bulkWrite.IsCompleted, Is.False, "the bulk write waits for room");
-
-        var request = session.Open();
-        var requestWrite = request.WriteAsync(new byte[512]).AsTask();
-        scheduler.RunTo(TimeSpan.FromSeconds(2).Ticks);
-
-        Assert.That(requestWrite.IsCompletedSuccessfully, Is.True, "the short write did not wait for the bulk stream's turn");
-        Assert.That(bulkWrite.IsCompleted, Is.False, "the bulk write still waits");
-        link.BytesPerSecond = 16 * KiB;
-        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks);
-        Assert.That(bulkWrite.IsCompletedSuccessfully, Is.True);
-        var order = link.Queued.Where(f => f.Type == FrameType.Data && f.Length > 0).Select(f => f.StreamId).Distinct().ToList();
-        Assert.That(order, Is.EqualTo(new[] { filler.Id, request.Id, bulk.Id }), "the request's bytes follow the filler's and precede the bulk stream's");
-    }
-
-    [TestCase(false)]
-    [TestCase(true)]
-    public void Short_writes_beyond_the_reserve_wait_for_room_like_the_others(bool queueing)
-    {
-        // The reserve is a quarter of MaxWriteQueueBytes: twenty short writers at once on a stalled link fill it, and the
-        // rest wait, so the queue stays bounded however many streams write short pieces.
-        using var inline = new InlineContinuations();
-        var scheduler = new BoundedTestScheduler();
-        var link = ThrottledLink.CreateSink(scheduler, 0, queueing);
-        var options = new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false, MaxWriteQueueBytes = 4 * KiB };
-        var session = MuxSession.Client(link, options);
-        Assert.That(session.Open().WriteAsync(new byte[4 * KiB]).AsTask().IsCompletedSuccessfully, Is.True, "the filler took the whole queue");
-
-        var writes = Enumerable.Range(0, 20).Select(_ => session.Open().WriteAsync(new byte[200]).AsTask()).ToList();
-        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
-
-        // The filler's frame left 1,016 bytes of the 1 KiB reserve (its header counts in the queue): four frames of
-        // 208 bytes fit, the fifth sends what fits and waits with the rest.
-        long reserve = options.MaxWriteQueueBytes / 4;
-        Assert.That(writes.Count(w => w.IsCompletedSuccessfully), Is.EqualTo(4), "the writes that fit the reserve completed");
-        Assert.That(link.MaxPending, Is.LessThanOrEqualTo(options.MaxWriteQueueBytes + reserve + Frame.HeaderLength),
-            "the queue never passed the bound plus the reserve (and the header of the frame that filled it)");
-        link.BytesPerSecond = 16 * KiB;
-        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks);
-        Assert.That(writes.Where(w => !w.IsCompletedSuccessfully), Is.Empty, "the others completed in their turn");
-    }
-
     // ---------------------------------------------------------------- GoAwayAsync
 
     [Test]

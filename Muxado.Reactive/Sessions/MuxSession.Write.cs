@@ -24,34 +24,18 @@ public sealed partial class MuxSession
     private TimeSpan _lastProgressAt;
     private Func<TimeSpan>? _elapsed;
 
-    /// <summary>The largest write that may go ahead of the streams waiting for room (see <see cref="WriteRoomLocked"/>).</summary>
-    internal const int ShortWriteBytes = 1024;
-
     /// <summary>
-    /// Bytes of DATA <paramref name="stream"/> may queue now for a write of <paramref name="wanted"/> more bytes: free room
-    /// when nobody waits for room; while streams wait, room goes only through <see cref="PumpRoomQueueLocked"/>, to the
-    /// head of the queue in its turn (a stream pumped for another reason, its window opening, waits for its turn like the
-    /// others). Under the lock.
+    /// Bytes of DATA <paramref name="stream"/> may queue now: free room when nobody waits for room; while streams wait,
+    /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the head of the queue in its turn (a stream pumped for
+    /// another reason, its window opening, waits for its turn like the others). Under the lock.
     /// </summary>
-    /// <remarks>
-    /// A short write (at most <see cref="ShortWriteBytes"/>) of a stream that is not itself waiting for room goes ahead
-    /// of the waiting streams, into a reserve of a quarter of <see cref="MuxSessionOptions.MaxWriteQueueBytes"/> above the
-    /// bound: a request, a reply or a heartbeat echo then waits only for the bytes already queued, not for every bulk
-    /// stream's turn. The reserve keeps the queue bounded when many streams write short pieces at once (they wait their
-    /// turn again once it is used), and nothing is reordered: the bytes still join the one queue behind those before them.
-    /// </remarks>
-    internal int WriteRoomLocked(MuxStream stream, int wanted)
+    internal int WriteRoomLocked(MuxStream stream)
     {
-        long bound = Options.MaxWriteQueueBytes;
-        if (wanted <= ShortWriteBytes && !stream.RoomQueued)
-        {
-            bound += Options.MaxWriteQueueBytes / 4;
-        }
-        else if (_roomQueue is { Count: > 0 } && !(_servingRoomQueue && ReferenceEquals(_roomQueue.Peek(), stream)))
+        if (_roomQueue is { Count: > 0 } && !(_servingRoomQueue && ReferenceEquals(_roomQueue.Peek(), stream)))
         {
             return 0;
         }
-        long free = bound - _output.PendingBytes;
+        long free = Options.MaxWriteQueueBytes - _output.PendingBytes;
         return free <= 0 ? 0 : (int)Math.Min(free, int.MaxValue);
     }
 

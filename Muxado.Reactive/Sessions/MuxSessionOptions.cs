@@ -79,11 +79,6 @@ public sealed record MuxSessionOptions
     /// default window: more only grows the write buffers (64 streams of small writes peaked about 9 MiB higher with
     /// 1 MiB) without making one stream faster, since a stream never has more than its window in flight.
     /// </summary>
-    /// <remarks>
-    /// Streams waiting for room get it in turn. A write of at most 1 KiB from a stream that is not waiting itself (a
-    /// request, a reply, a heartbeat echo) does not wait for their turns: it may use a reserve of a quarter of this bound
-    /// above it, so that bulk streams keeping the queue full do not hold up short exchanges beside them.
-    /// </remarks>
     public long MaxWriteQueueBytes { get; init; } = 256 * 1024;
 
     /// <summary>

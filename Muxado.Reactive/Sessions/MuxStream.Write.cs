@@ -241,7 +241,7 @@ public sealed partial class MuxStream
                 request.CreditWaitSince = null;
                 _session.Telemetry.CreditWaitedLocked(_session.ElapsedLocked - since);
             }
-            int room = _session.WriteRoomLocked(this, remaining);
+            int room = _session.WriteRoomLocked(this);
             if (room == 0 || (request.Whole && room < remaining))
             {
                 return Progress.NeedsRoom;
