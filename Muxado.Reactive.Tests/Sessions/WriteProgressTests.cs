@@ -306,6 +306,40 @@ public class WriteProgressTests
         Assert.That(firstBytes, Is.EqualTo(order.Select(s => s.Id).ToList()), "first bytes on the wire follow the order of waiting");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void While_streams_wait_for_room_each_turn_is_a_quantum_so_a_late_request_waits_for_little_of_theirs(bool queueing)
+    {
+        // Issue 15, latency under load: each bulk stream's turn took all the room there was (half the queue, 128 KiB),
+        // so a request that started waiting behind 4 bulk streams waited for 512 KiB of theirs, behind 32 for 4 MiB.
+        // With turns of 16 KiB while others wait it waits for 16 KiB of each stream ahead of it.
+        using var inline = new InlineContinuations();
+        var scheduler = new BoundedTestScheduler();
+        var link = ThrottledLink.CreateSink(scheduler, 0, queueing);
+        var options = new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false };
+        var session = MuxSession.Client(link, options);
+        var filler = session.Open();
+        Assert.That(filler.WriteAsync(new byte[options.MaxWriteQueueBytes]).AsTask().IsCompletedSuccessfully, Is.True, "the filler took the whole queue");
+        var bulk = Enumerable.Range(0, 4).Select(_ => session.Open()).ToList();
+        var bulkWrites = bulk.Select(s => s.WriteAsync(new byte[256 * KiB]).AsTask()).ToList();
+        var request = session.Open();
+        var requestWrite = request.WriteAsync(new byte[100]).AsTask();
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
+        Assert.That(bulkWrites.Append(requestWrite).Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        link.BytesPerSecond = 4 * MiB;
+        scheduler.RunTo(TimeSpan.FromSeconds(30).Ticks, maxSteps: 1_000_000);
+
+        Assert.That(bulkWrites.Append(requestWrite).Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = link.Queued.Where(f => f.Type == FrameType.Data && f.Length > 0).ToList();
+        int requestAt = data.FindIndex(f => f.StreamId == request.Id);
+        long bulkBytesFirst = data.Take(requestAt).Where(f => f.StreamId != filler.Id).Sum(f => (long)f.Length);
+        Assert.That(bulkBytesFirst, Is.EqualTo(4 * 16 * KiB), "the request waited for one 16 KiB turn of each bulk stream ahead of it");
+        var bytesByStream = data.GroupBy(f => f.StreamId).ToDictionary(g => g.Key, g => g.Sum(f => (long)f.Length));
+        Assert.That(bulk.Select(s => bytesByStream[s.Id]), Has.All.EqualTo(256 * KiB), "and every bulk byte went out");
+        Assert.That(link.MaxPending, Is.LessThanOrEqualTo(options.MaxWriteQueueBytes + 5 * Frame.HeaderLength), "within the bound");
+    }
+
     // ---------------------------------------------------------------- GoAwayAsync
 
     [Test]

@@ -13,6 +13,13 @@ public sealed partial class MuxSession
     private Queue<MuxStream>? _roomQueue;
     private bool _roomWatched;
     private bool _servingRoomQueue; // room may go to the head of the queue now
+    private int _turnLeft; // while serving: room the head may still take in this turn
+
+    /// <summary>
+    /// The most room one stream takes per turn while others wait: a quarter of a default frame, so 32 bulk streams ahead
+    /// of a request cost it about 512 KiB of their bytes rather than 32 times the room of a whole turn (128 KiB each).
+    /// </summary>
+    private const int RoomTurnBytes = 16 * 1024;
     private Action? _onRoomFreed;
 
     // Streams whose writes may go on once the core has finished with the current frame (their window opened).
@@ -27,16 +34,31 @@ public sealed partial class MuxSession
     /// <summary>
     /// Bytes of DATA <paramref name="stream"/> may queue now: free room when nobody waits for room; while streams wait,
     /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the head of the queue in its turn (a stream pumped for
-    /// another reason, its window opening, waits for its turn like the others). Under the lock.
+    /// another reason, its window opening, waits for its turn like the others), and at most what is left of its turn
+    /// while others wait behind it. Under the lock.
     /// </summary>
     internal int WriteRoomLocked(MuxStream stream)
     {
-        if (_roomQueue is { Count: > 0 } && !(_servingRoomQueue && ReferenceEquals(_roomQueue.Peek(), stream)))
+        bool inTurn = _servingRoomQueue && ReferenceEquals(_roomQueue!.Peek(), stream);
+        if (_roomQueue is { Count: > 0 } && !inTurn)
         {
             return 0;
         }
         long free = Options.MaxWriteQueueBytes - _output.PendingBytes;
+        if (inTurn && _roomQueue!.Count > 1)
+        {
+            free = Math.Min(free, _turnLeft);
+        }
         return free <= 0 ? 0 : (int)Math.Min(free, int.MaxValue);
+    }
+
+    /// <summary><paramref name="bytes"/> of room were taken by a write; counted against the turn being served. Under the lock.</summary>
+    internal void RoomTakenLocked(int bytes)
+    {
+        if (_servingRoomQueue)
+        {
+            _turnLeft -= bytes;
+        }
     }
 
     /// <summary>Queues <paramref name="stream"/> for room (once); it is pumped when room comes, in order. Under the lock.</summary>
@@ -69,15 +91,17 @@ public sealed partial class MuxSession
     }
 
     /// <summary>
-    /// Room came: the streams waiting for it write, in order, until it is used up. A stream that used the room and still
-    /// has more to write goes to the back of the queue (round robin): a bulk writer takes its turn, then the others
-    /// theirs, so none of them starves behind it. Under the lock.
+    /// Room came: the streams waiting for it write, in order, until it is used up. While others wait, a turn is at most
+    /// <see cref="RoomTurnBytes"/>; a stream that still has more to write after its turn goes to the back of the queue
+    /// (round robin with equal quanta), so a stream that starts waiting behind many bulk writers waits for a quantum of
+    /// each, not for a whole queue's worth of each. Under the lock.
     /// </summary>
     private void PumpRoomQueueLocked()
     {
         while (_roomQueue is not null && _roomQueue.TryPeek(out var head))
         {
             _servingRoomQueue = true;
+            _turnLeft = RoomTurnBytes;
             try
             {
                 head.PumpLocked();
@@ -88,11 +112,16 @@ public sealed partial class MuxSession
             }
             if (head.NeedsRoomLocked)
             {
+                bool turnEnded = _roomQueue.Count > 1 && _turnLeft <= 0;
                 if (_roomQueue.Count > 1)
                 {
                     _roomQueue.Enqueue(_roomQueue.Dequeue());
                 }
-                return; // the room is used up: the next turn comes when the queue drains
+                if (!turnEnded || Options.MaxWriteQueueBytes - _output.PendingBytes <= 0)
+                {
+                    return; // the room is used up: the next turn comes when the queue drains
+                }
+                continue; // the turn ended with room left (it took a whole quantum of it): the next stream's turn
             }
             _roomQueue.Dequeue();
             head.RoomQueued = false;

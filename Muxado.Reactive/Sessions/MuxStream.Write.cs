@@ -253,6 +253,7 @@ public sealed partial class MuxStream
                 return Progress.Done;
             }
             request.Offset += result.BytesSent;
+            _session.RoomTakenLocked(result.BytesSent);
         }
         return Progress.Done;
     }

@@ -42,7 +42,7 @@ internal static class CompareCommand
 
         string machine = Machine.Describe();
         Console.WriteLine($"Machine: {machine}");
-        string more = string.Concat(scenarios.Where(s => s.RepetitionFactor != 1).Select(s => $", {s.Name}: {s.RepetitionsFor(repetitions)}"));
+        string more = string.Concat(scenarios.Where(s => s.RepetitionsFor(repetitions) != repetitions).Select(s => $", {s.Name}: {s.RepetitionsFor(repetitions)}"));
         Console.WriteLine($"Mode: {(quick ? "quick" : "full")}, {repetitions} measured repetitions{more} after one warm-up, interleaved");
         if (MuxadoOverrides.Describe() is { } overrides)
         {

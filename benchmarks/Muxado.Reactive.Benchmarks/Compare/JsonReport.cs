@@ -74,7 +74,18 @@ internal static class JsonReport
         json.WriteString("unit", r.Scenario.Unit);
         foreach (var impl in r.Scenario.Impls)
         {
-            if (r.StatsOf(impl) is { } stats)
+            var figures = r.FigureMedians(impl);
+            if (figures.Count > 0)
+            {
+                // A scenario of several figures (latency): one object per implementation, the median of each figure.
+                json.WriteStartObject(impl.Name());
+                foreach (var (key, value) in figures.OrderBy(f => f.Key, StringComparer.Ordinal))
+                {
+                    json.WriteNumber(key, Math.Round(value, 3));
+                }
+                json.WriteEndObject();
+            }
+            else if (r.StatsOf(impl) is { } stats)
             {
                 json.WriteNumber(impl.Name(), Math.Round(stats.Median, 1));
             }

@@ -7,7 +7,10 @@ namespace Muxado.Reactive.Benchmarks.Compare;
 /// <param name="Seconds">Wall time of the measured part.</param>
 /// <param name="Work">Units of work done (MiB moved, streams completed, streams held), to divide the allocations by.</param>
 /// <param name="AllocatedBytes">Bytes allocated by all threads during the measured part.</param>
-internal sealed record Sample(double Value, double Seconds, double Work, long AllocatedBytes, int Gen0, int Gen1, int Gen2);
+/// <param name="Figures">A scenario with more than one figure (latency: p50 and p99 per phase) puts them all here, by their
+/// JSON key; <paramref name="Value"/> is then its headline figure.</param>
+internal sealed record Sample(double Value, double Seconds, double Work, long AllocatedBytes, int Gen0, int Gen1, int Gen2,
+    Dictionary<string, double>? Figures = null);
 
 /// <summary>Wall clock, allocation counter and collection counts around a measured section.</summary>
 /// <remarks>

@@ -71,6 +71,25 @@ internal static class Report
             text.AppendLine("|");
         }
 
+        foreach (var r in results.Where(r => r.Scenario.Impls.Any(impl => r.FigureMedians(impl).Count > 0)))
+        {
+            text.AppendLine();
+            text.AppendLine(Inv, $"{r.Scenario.Name} figures (medians of the repetitions; ms, bulk rates in MiB/s):");
+            text.AppendLine();
+            text.AppendLine("| figure | raw | muxado | nerdbank |");
+            text.AppendLine("|---|---:|---:|---:|");
+            var keys = Columns.SelectMany(impl => r.FigureMedians(impl).Keys).Distinct().Order(StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                text.Append(Inv, $"| {key} ");
+                foreach (var impl in Columns)
+                {
+                    text.Append("| ").Append(r.FigureMedians(impl).TryGetValue(key, out double v) ? Number(v) : "–").Append(' ');
+                }
+                text.AppendLine("|");
+            }
+        }
+
         var disturbed = results.Where(r => r.MaxForeignLoad >= ForeignLoadWarning).ToList();
         text.AppendLine();
         if (disturbed.Count == 0)
@@ -109,7 +128,14 @@ internal static class Report
         if (Find("bulk") is { } bulk)
         {
             var ratio = bulk.Ratio(Impl.Muxado, Impl.Raw);
-            Row("bulk ≥ 0.75 × raw TCP", RatioCell(ratio), ratio >= 0.75);
+            Row("bulk ≥ 0.85 × raw TCP", RatioCell(ratio), ratio >= 0.85);
+            var muxCpu = bulk.MedianCpuMsPerWork(Impl.Muxado);
+            var rawCpu = bulk.MedianCpuMsPerWork(Impl.Raw);
+            double? mux = muxCpu is { } m ? m.User + m.System : null;
+            double? raw = rawCpu is { } r ? r.User + r.System : null;
+            Row("bulk: CPU per MiB ≤ 1.15 × raw TCP's",
+                mux is not null && raw is not null ? string.Create(Inv, $"{mux:0.###} vs {raw:0.###} ms ({mux / raw:0.00})") : "–",
+                mux is not null && raw is not null ? mux <= 1.15 * raw : null);
         }
         foreach (var name in new[] { "rr1", "rr16", "rr256" })
         {
@@ -123,6 +149,34 @@ internal static class Report
         {
             var ratio = fanout.Ratio(Impl.Muxado, Impl.Raw);
             Row("fanout ≥ 0.5 × raw TCP", RatioCell(ratio), ratio >= 0.5);
+            var versusNerdbank = fanout.Ratio(Impl.Muxado, Impl.Nerdbank);
+            Row("fanout ≥ 1.5 × Nerdbank", RatioCell(versusNerdbank), versusNerdbank >= 1.5);
+        }
+        if (Find("sessions10k") is { } sessions)
+        {
+            var mux = sessions.StatsOf(Impl.Muxado)?.Median;
+            var nb = sessions.StatsOf(Impl.Nerdbank)?.Median;
+            Row("sessions10k: idle session < 8 KiB per end", mux is { } b ? $"{b.ToString("N0", Inv)} B" : "–", mux < 8192);
+            Row("sessions10k: idle session below Nerdbank's",
+                mux is not null && nb is not null ? $"{mux.Value.ToString("N0", Inv)} vs {nb.Value.ToString("N0", Inv)} B" : "–",
+                mux is not null && nb is not null ? mux < nb : null);
+        }
+        if (Find("latency") is { } latency)
+        {
+            var mux = latency.FigureMedians(Impl.Muxado);
+            var nb = latency.FigureMedians(Impl.Nerdbank);
+            foreach (var phase in new[] { "bulk", "bulk32" })
+            {
+                double? p99 = mux.TryGetValue($"{phase}_p99", out double a) ? a : null;
+                double? idleP99 = mux.TryGetValue("idle_p99", out double b) ? b : null;
+                double? nbP99 = nb.TryGetValue($"{phase}_p99", out double c) ? c : null;
+                Row($"latency: p99 beside {(phase == "bulk" ? "1 bulk stream" : "32 bulk streams")} ≤ 4 × idle p99",
+                    p99 is not null && idleP99 is not null ? string.Create(Inv, $"{p99:0.##} vs 4 × {idleP99:0.##} ms") : "–",
+                    p99 is not null && idleP99 is not null ? p99 <= 4 * idleP99 : null);
+                Row($"latency: p99 beside {(phase == "bulk" ? "1 bulk stream" : "32 bulk streams")} < Nerdbank's",
+                    p99 is not null && nbP99 is not null ? string.Create(Inv, $"{p99:0.##} vs {nbP99:0.##} ms") : "–",
+                    p99 is not null && nbP99 is not null ? p99 < nbP99 : null);
+            }
         }
         foreach (var idle in results.Where(r => r.Scenario is IdleScenario))
         {

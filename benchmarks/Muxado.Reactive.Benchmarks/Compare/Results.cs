@@ -42,6 +42,18 @@ internal sealed class ScenarioResult(Scenario scenario)
     public double? Ratio(Impl numerator, Impl denominator) =>
         StatsOf(numerator) is { } n && StatsOf(denominator) is { } d && d.Median > 0 ? n.Median / d.Median : null;
 
+    /// <summary>Median of each of the samples' <see cref="Sample.Figures"/>, by key; empty for a one-figure scenario.</summary>
+    public IReadOnlyDictionary<string, double> FigureMedians(Impl impl)
+    {
+        if (!Samples.TryGetValue(impl, out var samples))
+        {
+            return new Dictionary<string, double>();
+        }
+        return samples.Where(s => s.Figures is not null).SelectMany(s => s.Figures!)
+            .GroupBy(f => f.Key)
+            .ToDictionary(g => g.Key, g => Stats.MedianOf(g.Select(f => f.Value)));
+    }
+
     public double? PeakMiB(Impl impl) =>
         PeakWorkingSetBytes.TryGetValue(impl, out long peak) ? peak / Scenario.MiB : null;
 }
@@ -57,7 +69,7 @@ internal sealed record Stats(double Median, double Min, double Max, double Alloc
         MedianOf(samples.Select(s => s.Seconds)),
         samples.Count);
 
-    private static double MedianOf(IEnumerable<double> values)
+    public static double MedianOf(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         int mid = sorted.Length / 2;

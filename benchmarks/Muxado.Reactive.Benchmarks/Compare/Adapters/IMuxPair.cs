@@ -48,13 +48,14 @@ internal interface IBenchStream : IAsyncDisposable
 /// <summary>Makes connected pairs.</summary>
 internal static class MuxPairs
 {
-    public static async Task<IMuxPair> ConnectAsync(Impl impl, MuxSessionOptions? muxadoOptions = null)
+    /// <param name="muxadoTyped">Muxado only: every stream a typed stream, so that heartbeats are answered (see <see cref="MuxadoPair"/>).</param>
+    public static async Task<IMuxPair> ConnectAsync(Impl impl, MuxSessionOptions? muxadoOptions = null, bool muxadoTyped = false)
     {
         var (client, server) = await Loopback.ConnectAsync().ConfigureAwait(false);
         return impl switch
         {
             Impl.Raw => new RawTcpPair(client, server),
-            Impl.Muxado => new MuxadoPair(client, server, MuxadoOverrides.Apply(muxadoOptions)),
+            Impl.Muxado => new MuxadoPair(client, server, MuxadoOverrides.Apply(muxadoOptions), muxadoTyped),
             Impl.Nerdbank => await NerdbankPair.CreateAsync(client, server).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(impl), impl, null),
         };

@@ -26,7 +26,7 @@ internal sealed class RawTcpPair(Socket client, Socket server) : IMuxPair
         return default;
     }
 
-    private sealed class RawStream(Socket socket) : IBenchStream
+    internal sealed class RawStream(Socket socket) : IBenchStream
     {
         // The largest write the scenarios make; a read buffer of that size lets the kernel hand over as much as it has.
         private const int ReadBufferSize = 64 * 1024;
@@ -74,6 +74,22 @@ internal sealed class RawTcpPair(Socket client, Socket server) : IMuxPair
                 total += n;
             }
             return total;
+        }
+
+        /// <summary>Fills <paramref name="buffer"/>; false at a clean end of stream before its first byte.</summary>
+        public async ValueTask<bool> ReadExactlyAsync(Memory<byte> buffer)
+        {
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int n = await socket.ReceiveAsync(buffer[total..], SocketFlags.None).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return total == 0 ? false : throw new EndOfStreamException("the connection ended inside a message");
+                }
+                total += n;
+            }
+            return true;
         }
 
         // The pair owns the sockets.

@@ -54,7 +54,8 @@ internal sealed class RequestResponseScenario(Sizes sizes, int workers) : Scenar
         return sample;
     }
 
-    private static async Task<long> ClientAsync(IMuxPair pair, byte[] request, long deadline)
+    /// <summary>One client: request streams one after another until <paramref name="deadline"/>; returns how many completed.</summary>
+    public static async Task<long> ClientAsync(IMuxPair pair, byte[] request, long deadline)
     {
         // One byte more than the request, so that an echo that is too long shows as a wrong count, not a silent cut.
         var response = new byte[request.Length + 1];
@@ -70,56 +71,5 @@ internal sealed class RequestResponseScenario(Sizes sizes, int workers) : Scenar
             completed++;
         }
         return completed;
-    }
-
-    /// <summary>Accepts streams until the pair is closed and echoes each one on its own task.</summary>
-    private sealed class EchoServer(IMuxPair pair)
-    {
-        private Exception? _failure;
-
-        public async Task RunAsync()
-        {
-            while (true)
-            {
-                IBenchStream stream;
-                try
-                {
-                    stream = await pair.AcceptAsync().ConfigureAwait(false);
-                }
-                catch (Exception) when (Volatile.Read(ref _failure) is null)
-                {
-                    return; // the pair was closed at the end of the run
-                }
-                _ = EchoAsync(stream);
-            }
-        }
-
-        public void ThrowIfFailed()
-        {
-            if (Volatile.Read(ref _failure) is { } failure)
-            {
-                throw new InvalidOperationException("the echo server failed", failure);
-            }
-        }
-
-        private async Task EchoAsync(IBenchStream stream)
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(256);
-            try
-            {
-                int length = await stream.ReadToEndAsync(buffer).ConfigureAwait(false);
-                await stream.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
-                await stream.CloseWriteAsync().ConfigureAwait(false);
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Interlocked.CompareExchange(ref _failure, ex, null);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
     }
 }

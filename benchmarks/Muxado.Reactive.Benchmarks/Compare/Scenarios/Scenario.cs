@@ -27,7 +27,7 @@ internal abstract class Scenario
     public virtual int RepetitionFactor => 1;
 
     /// <summary>The measured repetitions of this scenario when the run asks for <paramref name="repetitions"/>.</summary>
-    public int RepetitionsFor(int repetitions) => repetitions * RepetitionFactor;
+    public virtual int RepetitionsFor(int repetitions) => repetitions * RepetitionFactor;
 
     /// <summary>The implementations compared; raw TCP only where it has an honest equivalent.</summary>
     public abstract IReadOnlyList<Impl> Impls { get; }
@@ -58,4 +58,10 @@ internal sealed record Sizes(bool Quick)
     public int FanoutWriteSize => 1024;
 
     public int IdleWarmupStreams => 2_000;
+
+    /// <summary>Idle sessions held at once in sessions10k.</summary>
+    public int IdleSessions => 10_000;
+
+    /// <summary>How long each latency phase times requests (idle, beside 1 bulk stream, beside 32).</summary>
+    public TimeSpan LatencyPhase => Quick ? TimeSpan.FromSeconds(0.4) : TimeSpan.FromSeconds(1.5);
 }

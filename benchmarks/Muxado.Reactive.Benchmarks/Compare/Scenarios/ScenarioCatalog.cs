@@ -14,6 +14,9 @@ internal static class ScenarioCatalog
             new RequestResponseScenario(sizes, 256),
             new FanoutScenario(sizes),
             new IdleScenario(sizes, 10_000),
+            new LatencyScenario(sizes),
+            new IdleSessionsScenario(sizes),
+            new ActiveSessionsScenario(sizes),
         };
         // 100,000 Nerdbank channels take several seconds per repetition: too long for the quick run's budget.
         if (!quick)
