@@ -25,6 +25,7 @@ internal sealed class LatencyScenario(Sizes sizes) : Scenario
 {
     private const int RequestSize = 64;
     private const int BulkWriteSize = 64 * 1024;
+    private static readonly TimeSpan BeatPause = TimeSpan.FromMilliseconds(5);
 
     public override string Name => "latency";
     public override string Unit => "ms";
@@ -183,10 +184,12 @@ internal sealed class LatencyScenario(Sizes sizes) : Scenario
         var clock = Stopwatch.StartNew();
         var beats = beat is null ? null : Task.Run(async () =>
         {
+            // Paced, as a heartbeat is: beats back to back would be a load of their own on the requests beside them.
             var list = new List<double>();
             while (clock.Elapsed < duration)
             {
                 list.Add(await beat().ConfigureAwait(false));
+                await Task.Delay(BeatPause).ConfigureAwait(false);
             }
             return list;
         });
