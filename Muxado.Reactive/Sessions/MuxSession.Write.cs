@@ -8,18 +8,11 @@ namespace Muxado.Reactive;
 public sealed partial class MuxSession
 {
     // Room in the write queue, shared by every stream's writers (all guarded by the session lock). A stream whose write
-    // finds no room queues here, and streams get room in the order they started waiting: while any waits, only the head
-    // may take room. So MaxWriteQueueBytes bounds the DATA queued, and a burst of writers cannot starve an early one.
-    private Queue<MuxStream>? _roomQueue;
+    // finds no room waits for a turn (WriteRoomTurns): while any waits, only the stream in its turn may take room. So
+    // MaxWriteQueueBytes bounds the DATA queued, and a burst of writers cannot starve an early one.
+    private WriteRoomTurns? _roomTurns; // made when a stream first waits: an idle session has none
     private bool _roomWatched;
-    private bool _servingRoomQueue; // room may go to the head of the queue now
-    private int _turnLeft; // while serving: room the head may still take in this turn
-
-    /// <summary>
-    /// The most room one stream takes per turn while others wait: a quarter of a default frame, so 32 bulk streams ahead
-    /// of a request cost it about 512 KiB of their bytes rather than 32 times the room of a whole turn (128 KiB each).
-    /// </summary>
-    private const int RoomTurnBytes = 16 * 1024;
+    private Func<long>? _roomLeft;
     private Action? _onRoomFreed;
 
     // Streams whose writes may go on once the core has finished with the current frame (their window opened).
@@ -33,42 +26,29 @@ public sealed partial class MuxSession
 
     /// <summary>
     /// Bytes of DATA <paramref name="stream"/> may queue now: free room when nobody waits for room; while streams wait,
-    /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the head of the queue in its turn (a stream pumped for
-    /// another reason, its window opening, waits for its turn like the others), and at most what is left of its turn
-    /// while others wait behind it. Under the lock.
+    /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the stream in its turn (a stream pumped for another
+    /// reason, its window opening, waits for its turn like the others). Under the lock.
     /// </summary>
     internal int WriteRoomLocked(MuxStream stream)
     {
-        bool inTurn = _servingRoomQueue && ReferenceEquals(_roomQueue!.Peek(), stream);
-        if (_roomQueue is { Count: > 0 } && !inTurn)
-        {
-            return 0;
-        }
         long free = Options.MaxWriteQueueBytes - _output.PendingBytes;
-        if (inTurn && _roomQueue!.Count > 1)
+        if (_roomTurns is not null)
         {
-            free = Math.Min(free, _turnLeft);
+            free = _roomTurns.RoomFor(stream, free);
         }
         return free <= 0 ? 0 : (int)Math.Min(free, int.MaxValue);
     }
 
     /// <summary><paramref name="bytes"/> of room were taken by a write; counted against the turn being served. Under the lock.</summary>
-    internal void RoomTakenLocked(int bytes)
-    {
-        if (_servingRoomQueue)
-        {
-            _turnLeft -= bytes;
-        }
-    }
+    internal void RoomTakenLocked(int bytes) => _roomTurns?.Taken(bytes);
 
-    /// <summary>Queues <paramref name="stream"/> for room (once); it is pumped when room comes, in order. Under the lock.</summary>
-    internal void WaitForWriteRoomLocked(MuxStream stream)
+    /// <summary>
+    /// Queues <paramref name="stream"/> for room (once), for a write of which <paramref name="wanted"/> bytes are left; it
+    /// is pumped in its turn when room comes. Under the lock.
+    /// </summary>
+    internal void WaitForWriteRoomLocked(MuxStream stream, int wanted)
     {
-        if (!stream.RoomQueued)
-        {
-            stream.RoomQueued = true;
-            (_roomQueue ??= new()).Enqueue(stream);
-        }
+        (_roomTurns ??= new()).Wait(stream, wanted);
         WatchRoomLocked();
         ArmWriteWatchdogLocked();
     }
@@ -90,43 +70,8 @@ public sealed partial class MuxSession
         }
     }
 
-    /// <summary>
-    /// Room came: the streams waiting for it write, in order, until it is used up. While others wait, a turn is at most
-    /// <see cref="RoomTurnBytes"/>; a stream that still has more to write after its turn goes to the back of the queue
-    /// (round robin with equal quanta), so a stream that starts waiting behind many bulk writers waits for a quantum of
-    /// each, not for a whole queue's worth of each. Under the lock.
-    /// </summary>
-    private void PumpRoomQueueLocked()
-    {
-        while (_roomQueue is not null && _roomQueue.TryPeek(out var head))
-        {
-            _servingRoomQueue = true;
-            _turnLeft = RoomTurnBytes;
-            try
-            {
-                head.PumpLocked();
-            }
-            finally
-            {
-                _servingRoomQueue = false;
-            }
-            if (head.NeedsRoomLocked)
-            {
-                bool turnEnded = _roomQueue.Count > 1 && _turnLeft <= 0;
-                if (_roomQueue.Count > 1)
-                {
-                    _roomQueue.Enqueue(_roomQueue.Dequeue());
-                }
-                if (!turnEnded || Options.MaxWriteQueueBytes - _output.PendingBytes <= 0)
-                {
-                    return; // the room is used up: the next turn comes when the queue drains
-                }
-                continue; // the turn ended with room left (it took a whole quantum of it): the next stream's turn
-            }
-            _roomQueue.Dequeue();
-            head.RoomQueued = false;
-        }
-    }
+    /// <summary>Room came: the streams waiting for it write in their turns until it is used up. Under the lock.</summary>
+    private void PumpRoomQueueLocked() => _roomTurns?.Serve(_roomLeft ??= () => Options.MaxWriteQueueBytes - _output.PendingBytes);
 
     /// <summary>Asks the output to say when the queue is half empty (one watch at a time). Under the lock.</summary>
     private void WatchRoomLocked()
@@ -153,7 +98,7 @@ public sealed partial class MuxSession
         {
             _roomWatched = false;
             PumpRoomQueueLocked();
-            if (_roomQueue is { Count: > 0 })
+            if (_roomTurns is { AnyWaiting: true })
             {
                 WatchRoomLocked();
             }
@@ -236,7 +181,7 @@ public sealed partial class MuxSession
                     $"the transport accepted no bytes for {Options.WriteTimeout.TotalSeconds:0.###} s while {pending} bytes waited to be written"));
                 Telemetry.WriteTimeoutLocked(Options.WriteTimeout, pending);
             }
-            else if (pending > 0 || _roomQueue is { Count: > 0 })
+            else if (pending > 0 || _roomTurns is { AnyWaiting: true })
             {
                 Lock.Defer(new Deferred(ScheduleWatchdogCheck));
             }

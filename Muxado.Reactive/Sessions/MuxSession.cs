@@ -292,7 +292,7 @@ public sealed partial class MuxSession : IAsyncDisposable
             }
             Telemetry.EndedLocked(end, _live.Count);
             _live.Clear();
-            _roomQueue?.Clear();
+            _roomTurns?.Clear();
             EndAcceptingLocked(error);
             _output.CompleteLocked();
         }

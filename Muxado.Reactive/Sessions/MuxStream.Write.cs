@@ -210,7 +210,7 @@ public sealed partial class MuxStream
                     else if (progress == Progress.NeedsRoom)
                     {
                         _needsRoom = true;
-                        _session.WaitForWriteRoomLocked(this);
+                        _session.WaitForWriteRoomLocked(this, head.Data.Length - head.Offset);
                         return;
                     }
                     break;
