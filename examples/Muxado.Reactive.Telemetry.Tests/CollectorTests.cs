@@ -118,11 +118,13 @@ public class CollectorTests
 
         Assert.That((image.Width, image.Height), Is.EqualTo((1000, 700)));
         Assert.That(image.DistinctColours(), Is.GreaterThan(10), "a blank page has one colour");
-        // Only drawn data has these colours in quantity: a line across a chart is some 600 pixels; a legend swatch is 100.
-        // The page's colours: cpu #1f77b4, memory #ff7f0e, requests #2ca02c, the first agent's round trip #9467bd.
+        // Only drawn data has these colours in quantity: a legend swatch is 100 pixels (10 x 10), a 2-pixel line across an
+        // agent's plot (234 pixels wide) some 470, less where the agent's other lines cross it (287 seen for memory). More
+        // than 150 is the swatch and a visible stretch of line. The page's colours: cpu #1f77b4, memory #ff7f0e, requests
+        // #2ca02c, the first agent's round trip #9467bd.
         foreach (var (what, colour) in new[] { ("cpu", "#1f77b4"), ("memory", "#ff7f0e"), ("requests", "#2ca02c"), ("round trip", "#9467bd") })
         {
-            Assert.That(image.CountNear(colour, tolerance: 24), Is.GreaterThan(300), $"pixels of the {what} line ({colour})");
+            Assert.That(image.CountNear(colour, tolerance: 24), Is.GreaterThan(150), $"pixels of the {what} line ({colour})");
         }
     }
 
