@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using Muxado.Reactive.Frames;
 
@@ -12,8 +11,17 @@ namespace Muxado.Reactive.Transports;
 /// <para>Double buffering: callers encode into the <em>filling</em> buffer under a short lock (so a frame's
 /// payload is copied before <see cref="Enqueue"/> returns); the loop swaps it with the spare buffer under the
 /// same lock and writes it outside the lock, while callers fill the other one. Many small frames sent while a
-/// write is in progress therefore go out together in the next write. Both buffers are reused, so the steady
-/// state allocates nothing per frame.</para>
+/// write is in progress therefore go out together in the next write. While the writer is busy both buffers keep
+/// their arrays, so the steady state allocates nothing per frame.</para>
+/// <para>Idle costs no buffer: the arrays are rented from <see cref="FrameTransportOptions.WriteBufferPool"/> on the
+/// first frame and given back when the loop finds nothing more to write and goes to sleep (one rent and one return per
+/// idle-to-busy turn), so a session that sends nothing holds no write buffer at all.</para>
+/// <para>Who owns a buffer, at every instant: <c>_filling</c> and <c>_spare</c> belong to whoever holds the lock
+/// (callers encode into <c>_filling</c>; <see cref="Stop"/> and the sleeping loop release both under the lock). The
+/// batch being written belongs to the loop alone from the swap until its <see cref="TransportConnection.WriteAsync"/>
+/// calls have completed: only then does the loop hand it back (as the spare, or released when the writer stopped
+/// meanwhile). A <see cref="Stop"/> on another thread therefore never releases an array the connection may still be
+/// reading, and once stopped nothing encodes into a buffer, so a released array is never written again.</para>
 /// <para>The loop sleeps on a one-slot channel when there is nothing to write; a caller wakes it only when it
 /// finds it asleep, so a busy writer costs callers nothing but the lock.</para>
 /// <para>A failed write is reported once through the callback given to the constructor, unless the writer was
@@ -27,7 +35,6 @@ internal sealed class CoalescingFrameWriter
     private readonly object _gate = new();
     private readonly TransportConnection _connection;
     private readonly Action<Exception> _onFailed;
-    private readonly int _initialSize;
     private readonly int _maxRetainedSize;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
     {
@@ -35,8 +42,8 @@ internal sealed class CoalescingFrameWriter
         SingleReader = true,
     });
     private readonly CancellationTokenSource _stop = new();
-    private ArrayBufferWriter<byte> _filling;
-    private ArrayBufferWriter<byte>? _spare;
+    private PooledBufferWriter _filling;
+    private PooledBufferWriter? _spare;
     private long _pending;
     private long _enqueued;
     private long _written;
@@ -48,10 +55,9 @@ internal sealed class CoalescingFrameWriter
     {
         _connection = connection;
         _onFailed = onFailed;
-        _initialSize = options.WriteBufferSize;
         _maxRetainedSize = Math.Max(options.MaxRetainedWriteBufferSize, options.WriteBufferSize);
-        _filling = new ArrayBufferWriter<byte>(_initialSize);
-        _spare = new ArrayBufferWriter<byte>(_initialSize);
+        _filling = new PooledBufferWriter(options.WriteBufferPool, options.WriteBufferSize);
+        _spare = new PooledBufferWriter(options.WriteBufferPool, options.WriteBufferSize);
         Waiters = new WriteSpaceWaiters(() => PendingBytes, () => BytesWritten);
         Completion = Task.Run(RunAsync);
     }
@@ -90,7 +96,16 @@ internal sealed class CoalescingFrameWriter
                 return;
             }
             int before = _filling.WrittenCount;
-            FrameWriter.Write(_filling, frame);
+            try
+            {
+                FrameWriter.Write(_filling, frame);
+            }
+            catch (ArgumentException) when (before == 0 && _loopAsleep)
+            {
+                // A frame that cannot be encoded wakes nobody: do not let the array it rented outlive the call.
+                _filling.Release();
+                throw;
+            }
             int added = _filling.WrittenCount - before;
             Interlocked.Add(ref _pending, added);
             Interlocked.Add(ref _enqueued, added);
@@ -176,7 +191,7 @@ internal sealed class CoalescingFrameWriter
     /// <summary>One turn of the loop: write a batch, close the sending side, or sleep. False when done.</summary>
     private async ValueTask<bool> StepAsync()
     {
-        ArrayBufferWriter<byte>? batch = null;
+        PooledBufferWriter? batch = null;
         bool finish = false;
         lock (_gate)
         {
@@ -196,6 +211,10 @@ internal sealed class CoalescingFrameWriter
             }
             else
             {
+                // Idle: the arrays go back to the pool until the next frame (the filling buffer is empty, and the loop
+                // holds no batch, so both are ours to release under the lock).
+                _filling.Release();
+                _spare?.Release();
                 _loopAsleep = true;
             }
         }
@@ -204,19 +223,26 @@ internal sealed class CoalescingFrameWriter
         {
             // In slices: progress (what the session's write watchdog measures, and what frees room for writers) then
             // shows while a large batch crawls over a slow link, instead of only when the whole batch is out.
-            var bytes = batch.WrittenMemory;
-            for (int offset = 0; offset < bytes.Length; offset += WriteSlice)
+            try
             {
-                var slice = bytes.Slice(offset, Math.Min(WriteSlice, bytes.Length - offset));
-                await _connection.WriteAsync(slice, _stop.Token).ConfigureAwait(false);
-                if (!Written(slice.Length))
+                var bytes = batch.WrittenMemory;
+                for (int offset = 0; offset < bytes.Length; offset += WriteSlice)
                 {
-                    return false;
+                    var slice = bytes.Slice(offset, Math.Min(WriteSlice, bytes.Length - offset));
+                    await _connection.WriteAsync(slice, _stop.Token).ConfigureAwait(false);
+                    if (!Written(slice.Length))
+                    {
+                        return false;
+                    }
+                    Waiters.Notify();
                 }
-                Waiters.Notify();
+                return true;
             }
-            Recycle(batch);
-            return true;
+            finally
+            {
+                // Reached only once the write has completed (returned or thrown): the connection no longer reads the batch.
+                Recycle(batch);
+            }
         }
         if (finish)
         {
@@ -246,32 +272,34 @@ internal sealed class CoalescingFrameWriter
         }
     }
 
-    private void Recycle(ArrayBufferWriter<byte> batch)
+    /// <summary>The loop is done with the batch it wrote: it becomes the spare again, or is released if the writer stopped.</summary>
+    private void Recycle(PooledBufferWriter batch)
     {
         lock (_gate)
         {
-            if (_state == State.Stopped)
+            // A buffer that grew for a burst of large frames goes back to the pool rather than being kept while busy.
+            if (_state == State.Stopped || batch.Capacity > _maxRetainedSize)
             {
-                return;
-            }
-            // A buffer that grew for a burst of large frames is let go rather than kept for ever.
-            if (batch.Capacity > _maxRetainedSize)
-            {
-                batch = new ArrayBufferWriter<byte>(_initialSize);
+                batch.Release();
             }
             else
             {
-                batch.ResetWrittenCount();
+                batch.Clear();
             }
-            _spare = batch;
+            if (_state != State.Stopped)
+            {
+                _spare = batch;
+            }
         }
     }
 
+    /// <summary>Stops for good; the buffers the lock owns go back to the pool (a batch being written is the loop's).</summary>
     private void StopLocked()
     {
         _state = State.Stopped;
         Interlocked.Exchange(ref _pending, 0);
-        _filling.ResetWrittenCount();
+        _filling.Release();
+        _spare?.Release();
         _spare = null;
     }
 
