@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Muxado.Reactive.Concurrency;
 using Muxado.Reactive.Frames;
 
 namespace Muxado.Reactive.Transports;
@@ -22,8 +22,9 @@ namespace Muxado.Reactive.Transports;
 /// calls have completed: only then does the loop hand it back (as the spare, or released when the writer stopped
 /// meanwhile). A <see cref="Stop"/> on another thread therefore never releases an array the connection may still be
 /// reading, and once stopped nothing encodes into a buffer, so a released array is never written again.</para>
-/// <para>The loop sleeps on a one-slot channel when there is nothing to write; a caller wakes it only when it
-/// finds it asleep, so a busy writer costs callers nothing but the lock.</para>
+/// <para>The loop sleeps on a <see cref="WakeSignal"/> when there is nothing to write; a caller wakes it only when it
+/// finds it asleep (taking the "asleep" flag under the lock, so exactly one caller wakes each sleep), so a busy writer
+/// costs callers nothing but the lock.</para>
 /// <para>A failed write is reported once through the callback given to the constructor, unless the writer was
 /// stopped on purpose (then the failure is only the consequence of our own close).</para>
 /// </remarks>
@@ -36,11 +37,7 @@ internal sealed class CoalescingFrameWriter
     private readonly TransportConnection _connection;
     private readonly Action<Exception> _onFailed;
     private readonly int _maxRetainedSize;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-        SingleReader = true,
-    });
+    private readonly WakeSignal _wake = new();
     private readonly CancellationTokenSource _stop = new();
     private PooledBufferWriter _filling;
     private PooledBufferWriter? _spare;
@@ -133,6 +130,7 @@ internal sealed class CoalescingFrameWriter
     /// <summary>Drops what is queued and stops the loop, breaking off a write in progress. Idempotent.</summary>
     public void Stop()
     {
+        bool wake;
         lock (_gate)
         {
             if (_state == State.Stopped)
@@ -140,8 +138,13 @@ internal sealed class CoalescingFrameWriter
                 return;
             }
             StopLocked();
+            wake = TakeSleeper();
         }
-        _wake.Writer.TryComplete();
+        // A sleeping loop wakes to find itself stopped; a loop that is not asleep sees it at its next step.
+        if (wake)
+        {
+            _wake.Fire(false);
+        }
         _stop.Cancel();
         Waiters.ReleaseAll();
     }
@@ -215,6 +218,7 @@ internal sealed class CoalescingFrameWriter
                 // holds no batch, so both are ours to release under the lock).
                 _filling.Release();
                 _spare?.Release();
+                _wake.Arm();
                 _loopAsleep = true;
             }
         }
@@ -253,8 +257,8 @@ internal sealed class CoalescingFrameWriter
             }
             return false;
         }
-        // False when Stop completed the channel.
-        return await _wake.Reader.WaitToReadAsync().ConfigureAwait(false) && _wake.Reader.TryRead(out _);
+        // False when Stop woke us.
+        return await _wake.WaitAsync().ConfigureAwait(false);
     }
 
     /// <summary>Counts <paramref name="count"/> bytes as written; false when the writer was stopped meanwhile.</summary>
@@ -314,7 +318,7 @@ internal sealed class CoalescingFrameWriter
     {
         if (wake)
         {
-            _wake.Writer.TryWrite(true);
+            _wake.Fire(true);
         }
     }
 }
