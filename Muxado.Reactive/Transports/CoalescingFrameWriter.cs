@@ -28,9 +28,9 @@ namespace Muxado.Reactive.Transports;
 /// <para>A failed write is reported once through the callback given to the constructor, unless the writer was
 /// stopped on purpose (then the failure is only the consequence of our own close).</para>
 /// </remarks>
-internal sealed class CoalescingFrameWriter
+internal sealed class CoalescingFrameWriter : IWriteQueueCounters
 {
-    /// <summary>Largest piece of a batch written at once (see StepAsync).</summary>
+    /// <summary>Largest piece of a batch written at once (see RunAsync).</summary>
     private const int WriteSlice = 64 * 1024;
 
     private readonly object _gate = new();
@@ -55,8 +55,10 @@ internal sealed class CoalescingFrameWriter
         _maxRetainedSize = Math.Max(options.MaxRetainedWriteBufferSize, options.WriteBufferSize);
         _filling = new PooledBufferWriter(options.WriteBufferPool, options.WriteBufferSize);
         _spare = new PooledBufferWriter(options.WriteBufferPool, options.WriteBufferSize);
-        Waiters = new WriteSpaceWaiters(() => PendingBytes, () => BytesWritten);
-        Completion = Task.Run(RunAsync);
+        Waiters = new WriteSpaceWaiters(this);
+        // Started inline: it only goes to sleep before its first await, which resumes on the thread pool (no await in it
+        // captures a context), and the task it returns is the loop's own state machine, with no Task.Run wrapper.
+        Completion = RunAsync();
     }
 
     private enum State
@@ -64,6 +66,14 @@ internal sealed class CoalescingFrameWriter
         Open,
         Completing,
         Stopped,
+    }
+
+    private enum Step
+    {
+        Write,
+        Finish,
+        Sleep,
+        Stop,
     }
 
     /// <summary>Bytes accepted and not yet written (including the write in progress).</summary>
@@ -149,13 +159,61 @@ internal sealed class CoalescingFrameWriter
         Waiters.ReleaseAll();
     }
 
+    /// <summary>
+    /// The loop: write a batch, close the sending side, or sleep, until stopped. One async method with every await in it,
+    /// so that a sleeping loop holds one state machine and a turn that waits allocates none.
+    /// </summary>
     private async Task RunAsync()
     {
         Exception? failure = null;
         try
         {
-            while (await StepAsync().ConfigureAwait(false))
+            while (true)
             {
+                var step = NextStep(out var batch);
+                if (step == Step.Write)
+                {
+                    bool stopped = false;
+                    try
+                    {
+                        // In slices: progress (what the session's write watchdog measures, and what frees room for
+                        // writers) then shows while a large batch crawls over a slow link, instead of only at its end.
+                        var bytes = batch!.WrittenMemory;
+                        for (int offset = 0; offset < bytes.Length && !stopped; offset += WriteSlice)
+                        {
+                            var slice = bytes.Slice(offset, Math.Min(WriteSlice, bytes.Length - offset));
+                            await _connection.WriteAsync(slice, _stop.Token).ConfigureAwait(false);
+                            stopped = !Written(slice.Length);
+                            if (!stopped)
+                            {
+                                Waiters.Notify();
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        // Reached only once the write has completed (returned or thrown): the connection no longer
+                        // reads the batch.
+                        Recycle(batch!);
+                    }
+                    if (stopped)
+                    {
+                        break;
+                    }
+                }
+                else if (step == Step.Finish)
+                {
+                    await _connection.CloseSendAsync().ConfigureAwait(false);
+                    lock (_gate)
+                    {
+                        StopLocked();
+                    }
+                    break;
+                }
+                else if (step == Step.Stop || !await _wake.WaitAsync().ConfigureAwait(false))
+                {
+                    break; // stopped, or Stop woke us
+                }
             }
         }
         catch (Exception ex)
@@ -191,74 +249,35 @@ internal sealed class CoalescingFrameWriter
         }
     }
 
-    /// <summary>One turn of the loop: write a batch, close the sending side, or sleep. False when done.</summary>
-    private async ValueTask<bool> StepAsync()
+    /// <summary>What the loop does next, decided under the lock; for <see cref="Step.Write"/>, the batch it now owns.</summary>
+    private Step NextStep(out PooledBufferWriter? batch)
     {
-        PooledBufferWriter? batch = null;
-        bool finish = false;
+        batch = null;
         lock (_gate)
         {
             if (_state == State.Stopped)
             {
-                return false;
+                return Step.Stop;
             }
             if (_filling.WrittenCount > 0)
             {
                 batch = _filling;
                 _filling = _spare!;
                 _spare = null;
+                return Step.Write;
             }
-            else if (_state == State.Completing)
+            if (_state == State.Completing)
             {
-                finish = true;
+                return Step.Finish;
             }
-            else
-            {
-                // Idle: the arrays go back to the pool until the next frame (the filling buffer is empty, and the loop
-                // holds no batch, so both are ours to release under the lock).
-                _filling.Release();
-                _spare?.Release();
-                _wake.Arm();
-                _loopAsleep = true;
-            }
+            // Idle: the arrays go back to the pool until the next frame (the filling buffer is empty, and the loop holds
+            // no batch, so both are ours to release under the lock).
+            _filling.Release();
+            _spare?.Release();
+            _wake.Arm();
+            _loopAsleep = true;
+            return Step.Sleep;
         }
-
-        if (batch is not null)
-        {
-            // In slices: progress (what the session's write watchdog measures, and what frees room for writers) then
-            // shows while a large batch crawls over a slow link, instead of only when the whole batch is out.
-            try
-            {
-                var bytes = batch.WrittenMemory;
-                for (int offset = 0; offset < bytes.Length; offset += WriteSlice)
-                {
-                    var slice = bytes.Slice(offset, Math.Min(WriteSlice, bytes.Length - offset));
-                    await _connection.WriteAsync(slice, _stop.Token).ConfigureAwait(false);
-                    if (!Written(slice.Length))
-                    {
-                        return false;
-                    }
-                    Waiters.Notify();
-                }
-                return true;
-            }
-            finally
-            {
-                // Reached only once the write has completed (returned or thrown): the connection no longer reads the batch.
-                Recycle(batch);
-            }
-        }
-        if (finish)
-        {
-            await _connection.CloseSendAsync().ConfigureAwait(false);
-            lock (_gate)
-            {
-                StopLocked();
-            }
-            return false;
-        }
-        // False when Stop woke us.
-        return await _wake.WaitAsync().ConfigureAwait(false);
     }
 
     /// <summary>Counts <paramref name="count"/> bytes as written; false when the writer was stopped meanwhile.</summary>
