@@ -102,6 +102,27 @@ public sealed class PipeTransportWriteBufferTests
     }
 
     [Test]
+    public async Task A_frame_refused_by_the_encoder_leaves_no_buffer_behind()
+    {
+        var pool = new CheckingArrayPool();
+        await using var wire = new PipeWire(new FrameTransportOptions
+        {
+            WriteBufferPool = pool,
+            ReaderLimits = FrameReaderLimits.Default with { MaxDataLength = 2 },
+        });
+        var observer = new RecordingObserver();
+        using var subscription = wire.Transport.Inbound.Subscribe(observer);
+        await wire.SendAsync(TestWire.Encode(Frame.Data(1, new byte[10])));
+        await observer.WaitForCountAsync(1);
+        var truncated = observer.Frames[0];
+
+        // The writer has been asleep since it was made: nothing will wake it to give back what the encoder rented.
+        Assert.That(() => wire.Transport.Outbound.OnNext(truncated), Throws.ArgumentException);
+
+        Assert.That((pool.Rents, pool.Outstanding), Is.EqualTo((1, 0)));
+    }
+
+    [Test]
     public async Task Writers_racing_a_dispose_never_use_a_buffer_after_giving_it_back()
     {
         for (int round = 0; round < 20; round++)
