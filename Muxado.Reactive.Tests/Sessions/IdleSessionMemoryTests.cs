@@ -1,20 +1,21 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using Muxado.Reactive.Tests.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
 /// <summary>
-/// What an idle session costs (issue 15, many sessions): a session over a connected TCP socket or a TLS stream, with no
-/// streams and the default options, holds no write or read buffer, so many of them fit in little memory.
+/// What an idle session costs (issue 15, many sessions): a session over a connected TCP socket, a TLS stream or a
+/// WebSocket, with no streams and the default options, holds no write or read buffer, so many of them fit in little memory.
 /// </summary>
 [TestFixture]
 [NonParallelizable] // it measures the whole heap
 public sealed class IdleSessionMemoryTests
 {
     private const int Pairs = 200;
-    private const int TlsPairs = 20;
+    private const int TlsPairs = 20; // TLS and WebSocket pairs: each costs far more while it holds a read buffer
 
     [Test]
     public async Task An_idle_session_over_TCP_retains_less_than_8_KiB()
@@ -44,6 +45,18 @@ public sealed class IdleSessionMemoryTests
         });
 
         Assert.That(perEnd, Is.LessThan(64 * 1024), $"{perEnd:0} managed bytes per idle TLS session end");
+    }
+
+    // The same over WebSockets (the managed WebSocket that ClientWebSocket and ASP.NET Core use): the message reader
+    // waits with zero-byte receives, where it held the 256 KiB read buffer (about 268 KB per end).
+    [Test]
+    public async Task An_idle_session_over_a_WebSocket_holds_no_read_buffer()
+    {
+        double perEnd = await PerEndAsync(TlsPairs, (client, server) => Task.FromResult((
+            MuxSession.Create(WebSocket.CreateFromStream(new NetworkStream(client, ownsSocket: true), new WebSocketCreationOptions()), SessionRole.Client),
+            MuxSession.Create(WebSocket.CreateFromStream(new NetworkStream(server, ownsSocket: true), new WebSocketCreationOptions { IsServer = true }), SessionRole.Server))));
+
+        Assert.That(perEnd, Is.LessThan(64 * 1024), $"{perEnd:0} managed bytes per idle WebSocket session end");
     }
 
     /// <summary>Managed bytes that each end of <paramref name="pairs"/> idle session pairs retains, after a full collection.</summary>

@@ -73,8 +73,8 @@ public sealed class FrameTransportOptions
     /// <summary>
     /// Size in bytes of the read buffer of a stream or socket transport (default 256 KiB, the default window: one
     /// read can take in several default-size DATA frames, which cut the receive system calls of a bulk transfer by
-    /// 40 % against 64 KiB). Sockets, network streams and TLS streams wait with zero-byte reads, so an idle connection
-    /// holds no buffer.
+    /// 40 % against 64 KiB). Sockets, network streams, TLS streams and WebSockets wait with zero-byte reads, so an idle
+    /// connection holds no buffer.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1024.</exception>
     public int ReadBufferSize
