@@ -22,6 +22,12 @@ internal sealed class GatedStream : Stream
     /// <summary>Makes every write fail with this exception once set.</summary>
     public Exception? FailWritesWith { get; set; }
 
+    /// <summary>
+    /// When set, a write waits for the gate even if cancelled and only then copies the caller's bytes: a connection that
+    /// still reads the memory it was given after a close was asked for, until its write returns.
+    /// </summary>
+    public bool WritesIgnoreCancellation { get; set; }
+
     public bool Disposed { get; private set; }
 
     public Task FirstWriteStarted => _firstWriteStarted.Task;
@@ -48,7 +54,7 @@ internal sealed class GatedStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _firstWriteStarted.TrySetResult();
-        await _open.Task.WaitAsync(cancellationToken);
+        await (WritesIgnoreCancellation ? _open.Task : _open.Task.WaitAsync(cancellationToken));
         if (FailWritesWith is { } failure)
         {
             throw failure;

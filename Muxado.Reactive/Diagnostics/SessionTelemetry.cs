@@ -21,11 +21,12 @@ namespace Muxado.Reactive.Diagnostics;
 internal sealed class SessionTelemetry : IDeferredWork
 {
     private readonly DeferringLock _lock;
-    private readonly Func<long> _queuedWriteBytes;
+    private readonly FrameOutput _output;
 
-    // Measurements tallied under the lock and not yet added to the instruments (only while they are listened to).
-    private readonly long[] _pendingFramesSent = new long[MuxInstruments.FrameTypeCount];
-    private readonly long[] _pendingFramesReceived = new long[MuxInstruments.FrameTypeCount];
+    // Measurements tallied under the lock and not yet added to the instruments (only while they are listened to: the
+    // per-type tallies exist only once a frame was counted, so a session nobody measures carries none).
+    private long[]? _pendingFramesSent;
+    private long[]? _pendingFramesReceived;
     private long _pendingBytesSent;
     private long _pendingBytesReceived;
     private long _pendingOpened;
@@ -33,10 +34,10 @@ internal sealed class SessionTelemetry : IDeferredWork
     private int _openStreams;
     private bool _flushQueued;
 
-    public SessionTelemetry(MuxSessionOptions options, DeferringLock sessionLock, Func<long> queuedWriteBytes)
+    public SessionTelemetry(MuxSessionOptions options, DeferringLock sessionLock, FrameOutput output)
     {
         _lock = sessionLock;
-        _queuedWriteBytes = queuedWriteBytes;
+        _output = output;
         Logger = options.LoggerFactory?.CreateLogger(SessionLog.Category);
         Instruments = MuxInstruments.For(options.MeterFactory);
     }
@@ -57,7 +58,7 @@ internal sealed class SessionTelemetry : IDeferredWork
     public int OpenStreams => Volatile.Read(ref _openStreams);
 
     /// <summary>Bytes queued for the transport and not yet written; safe on any thread (the write-queue gauge reads it).</summary>
-    public long QueuedWriteBytes => _queuedWriteBytes();
+    public long QueuedWriteBytes => _output.PendingBytes;
 
     /// <summary>The session has started (outside the lock, from its constructor).</summary>
     public void Started(SessionRole role)
@@ -103,7 +104,7 @@ internal sealed class SessionTelemetry : IDeferredWork
         }
         if (Instruments.TrafficEnabled)
         {
-            _pendingFramesSent[MuxInstruments.TypeIndex(frame.Type)]++;
+            (_pendingFramesSent ??= new long[MuxInstruments.FrameTypeCount])[MuxInstruments.TypeIndex(frame.Type)]++;
             _pendingBytesSent += frame.WireLength;
             QueueFlushLocked();
         }
@@ -125,7 +126,7 @@ internal sealed class SessionTelemetry : IDeferredWork
         }
         if (Instruments.TrafficEnabled)
         {
-            _pendingFramesReceived[MuxInstruments.TypeIndex(frame.Type)]++;
+            (_pendingFramesReceived ??= new long[MuxInstruments.FrameTypeCount])[MuxInstruments.TypeIndex(frame.Type)]++;
             _pendingBytesReceived += frame.WireLength;
             QueueFlushLocked();
         }
@@ -262,10 +263,16 @@ internal sealed class SessionTelemetry : IDeferredWork
         using (_lock.Enter())
         {
             _flushQueued = false;
-            _pendingFramesSent.CopyTo(sent);
-            _pendingFramesReceived.CopyTo(received);
-            Array.Clear(_pendingFramesSent);
-            Array.Clear(_pendingFramesReceived);
+            if (_pendingFramesSent is { } pendingSent)
+            {
+                pendingSent.CopyTo(sent);
+                Array.Clear(pendingSent);
+            }
+            if (_pendingFramesReceived is { } pendingReceived)
+            {
+                pendingReceived.CopyTo(received);
+                Array.Clear(pendingReceived);
+            }
             (bytesSent, bytesReceived, opened, accepted) = (_pendingBytesSent, _pendingBytesReceived, _pendingOpened, _pendingAccepted);
             _pendingBytesSent = _pendingBytesReceived = _pendingOpened = _pendingAccepted = 0;
         }

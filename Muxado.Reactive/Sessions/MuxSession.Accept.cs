@@ -87,7 +87,7 @@ public sealed partial class MuxSession
             return null;
         }
         var stream = new MuxStream(this) { Id = id };
-        _live.Add(stream);
+        (_live ??= []).Add(stream);
         Telemetry.StreamStartedLocked(local: false);
         PublishLocked(StreamEventKind.Opened, stream);
         accepted.EnqueueLocked(stream);

@@ -14,7 +14,7 @@ public sealed partial class MuxSession
             using (Lock.Enter())
             {
                 var t = Telemetry;
-                return new SessionStatistics(_live.Count, t.StreamsOpened, t.StreamsAccepted, Core.BufferedBytes,
+                return new SessionStatistics(_live?.Count ?? 0, t.StreamsOpened, t.StreamsAccepted, Core.BufferedBytes,
                     _output.PendingBytes, t.BytesSent, t.BytesReceived, t.FramesSent, t.FramesReceived);
             }
         }

@@ -48,7 +48,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     private readonly SingleAssignmentDisposable _inboundSubscription = new();
     private readonly TaskCompletionSource<SessionEnd> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AsyncSubject<SessionEnd> _ended = new();
-    private readonly HashSet<MuxStream> _live = [];
+    private HashSet<MuxStream>? _live; // made with the first stream: an idle session holds no set
     private readonly FrameOutput _output;
     private SessionEnd? _end;
     private (ErrorCode Code, string Debug)? _remoteGoAway;
@@ -62,7 +62,7 @@ public sealed partial class MuxSession : IAsyncDisposable
         _transport = transport;
         _output = FrameOutput.For(transport, Lock, OnOutputFailed);
         Core = new ProtocolCore(role, Options, new Sink(this));
-        Telemetry = new SessionTelemetry(Options, Lock, () => _output.PendingBytes);
+        Telemetry = new SessionTelemetry(Options, Lock, _output);
         Telemetry.Started(role);
         _inboundSubscription.Disposable = transport.Inbound.Subscribe(new InboundObserver(this));
     }
@@ -150,7 +150,7 @@ public sealed partial class MuxSession : IAsyncDisposable
                 throw OpenFailure(code);
             }
             stream.Id = id;
-            _live.Add(stream);
+            (_live ??= []).Add(stream);
             Telemetry.StreamStartedLocked(local: true);
             PublishLocked(StreamEventKind.Opened, stream);
             return stream;
@@ -286,12 +286,15 @@ public sealed partial class MuxSession : IAsyncDisposable
             _end = end;
             Core.Shutdown();
             var error = new MuxadoSessionException(end, cause);
-            foreach (var stream in _live)
+            if (_live is not null)
             {
-                stream.OnSessionEndedLocked(error);
+                foreach (var stream in _live)
+                {
+                    stream.OnSessionEndedLocked(error);
+                }
             }
-            Telemetry.EndedLocked(end, _live.Count);
-            _live.Clear();
+            Telemetry.EndedLocked(end, _live?.Count ?? 0);
+            _live?.Clear();
             _roomTurns?.Clear();
             EndAcceptingLocked(error);
             _output.CompleteLocked();
@@ -393,7 +396,7 @@ public sealed partial class MuxSession : IAsyncDisposable
     /// <summary>The stream is over (finished, closed, or reset with <paramref name="reset"/>): it needs no news of the session's end. Under the lock.</summary>
     internal void ForgetLocked(MuxStream stream, MuxadoStreamException? reset = null)
     {
-        if (_live.Remove(stream))
+        if (_live?.Remove(stream) == true)
         {
             Telemetry.StreamsEndedLocked(1);
             PublishLocked(reset is null ? StreamEventKind.Closed : StreamEventKind.Reset, stream, reset?.Code, reset?.ByPeer ?? false);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Reactive.Concurrency;
@@ -135,6 +136,9 @@ public abstract class FrameTransport : IAsyncDisposable
     /// its pending read or write returns.</para>
     /// <para>A close of our own (<see cref="DisposeAsync"/>, <c>Outbound.OnError</c>) completes Inbound if it has not
     /// ended; a failed write fails it with a <see cref="MuxadoException"/> saying "write to transport failed".</para>
+    /// <para>An <see cref="SslStream"/> or a <see cref="NetworkStream"/> is waited on with zero-byte reads, so an idle
+    /// connection holds no read buffer (neither ours nor the TLS stream's); any other stream is read into the buffer
+    /// at once.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">The stream cannot both read and write.</exception>
     public static FrameTransport FromStream(Stream stream, FrameTransportOptions? options = null)
@@ -145,7 +149,10 @@ public abstract class FrameTransport : IAsyncDisposable
             throw new ArgumentException("The stream must be readable and writable.", nameof(stream));
         }
         options ??= FrameTransportOptions.Default;
-        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen, options.ReadBufferSize), options);
+        // Zero-byte reads only where the framework documents them as a wait for data: another stream might answer one
+        // with an error, or make every read cost two calls for nothing.
+        bool zeroByteReads = stream is SslStream or NetworkStream;
+        return new PipeFrameTransport(new StreamConnection(stream, options.LeaveOpen, options.ReadBufferSize, zeroByteReads), options);
     }
 
     /// <summary>A transport over a duplex pipe: frames are read from its input and written to its output.</summary>

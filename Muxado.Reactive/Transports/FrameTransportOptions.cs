@@ -1,3 +1,4 @@
+using System.Buffers;
 using Muxado.Reactive.Frames;
 
 namespace Muxado.Reactive.Transports;
@@ -38,7 +39,8 @@ public sealed class FrameTransportOptions
 
     /// <summary>
     /// Initial size in bytes of each of the two write buffers that frames are encoded into (default 16 KiB).
-    /// The buffers grow as needed.
+    /// The buffers grow as needed. They are rented from the shared array pool when there is something to write and
+    /// given back when the writer goes idle, so an idle transport holds none.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 256.</exception>
     public int WriteBufferSize
@@ -52,10 +54,10 @@ public sealed class FrameTransportOptions
     }
 
     /// <summary>
-    /// A write buffer that grew beyond this many bytes (for a burst of large frames) is dropped after its
-    /// bytes are written instead of being kept for reuse, so an idle transport does not hold on to a burst's
-    /// memory (default 4 MiB: above twice a session's default write-queue bound, so a burst of many streams
-    /// does not regrow the buffer from scratch every time).
+    /// A write buffer that grew beyond this many bytes (for a burst of large frames) is given back to the pool after
+    /// its bytes are written instead of being kept for the next batch, so a busy transport does not hold on to a
+    /// burst's memory (default 4 MiB: above twice a session's default write-queue bound, so a burst of many streams
+    /// does not regrow the buffer from scratch every time). An idle transport gives back every buffer anyway.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 256.</exception>
     public int MaxRetainedWriteBufferSize
@@ -71,7 +73,8 @@ public sealed class FrameTransportOptions
     /// <summary>
     /// Size in bytes of the read buffer of a stream or socket transport (default 256 KiB, the default window: one
     /// read can take in several default-size DATA frames, which cut the receive system calls of a bulk transfer by
-    /// 40 % against 64 KiB). Sockets wait with zero-byte reads, so an idle connection holds no buffer.
+    /// 40 % against 64 KiB). Sockets, network streams, TLS streams and WebSockets wait with zero-byte reads, so an idle
+    /// connection holds no buffer.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1024.</exception>
     public int ReadBufferSize
@@ -83,6 +86,12 @@ public sealed class FrameTransportOptions
             _readBufferSize = value;
         }
     }
+
+    /// <summary>
+    /// Where the write buffers are rented from (<see cref="ArrayPool{T}.Shared"/>; tests put in a pool that checks how
+    /// the arrays are used).
+    /// </summary>
+    internal ArrayPool<byte> WriteBufferPool { get; set; } = ArrayPool<byte>.Shared;
 
     /// <summary>The options used when none are given.</summary>
     internal static FrameTransportOptions Default { get; } = new();

@@ -19,7 +19,7 @@ namespace Muxado.Reactive.Transports;
 /// (<see cref="ObserverDrain{T}"/>) delivers on the scheduler, in queue order, one notification at a time. With a
 /// virtual-time scheduler nothing arrives until the test advances its clock.</para>
 /// </remarks>
-internal sealed class InMemoryFrameChannel : ObserverDrain<Frame>
+internal sealed class InMemoryFrameChannel : ObserverDrain<Frame>, IWriteQueueCounters
 {
     private readonly DeferringLock _lock;
     private readonly Queue<Item> _queue = new();
@@ -44,7 +44,7 @@ internal sealed class InMemoryFrameChannel : ObserverDrain<Frame>
     {
         _lock = ownerLock;
         _limits = limits;
-        Waiters = new WriteSpaceWaiters(() => PendingBytes, () => BytesDelivered);
+        Waiters = new WriteSpaceWaiters(this);
         _releaseWaiters = new ReleaseWaiters(Waiters);
     }
 
@@ -59,6 +59,9 @@ internal sealed class InMemoryFrameChannel : ObserverDrain<Frame>
 
     /// <summary>Wire bytes of every frame delivered (or dropped by a close) so far.</summary>
     public long BytesDelivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>What the channel's <see cref="Waiters"/> count as written: the frames delivered.</summary>
+    long IWriteQueueCounters.BytesWritten => BytesDelivered;
 
     /// <summary>Senders waiting for <see cref="PendingBytes"/> to drop.</summary>
     public WriteSpaceWaiters Waiters { get; }

@@ -95,7 +95,7 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
             // Task.Run: the first frames must not be delivered inside Subscribe, before the caller holds the subscription.
             _readLoop = Task.Run(() => ReadLoopAsync(observer));
         }
-        return Disposable.Create(observer, Unsubscribe);
+        return new Subscription(this, observer);
     }
 
     /// <summary>Encodes the frame into the write queue (its payload is copied before this returns).</summary>
@@ -287,5 +287,11 @@ internal sealed class PipeFrameTransport : FrameTransport, IObservable<Frame>, I
         {
             Volatile.Write(ref _readerThread, 0);
         }
+    }
+
+    /// <summary>Stops the reader for <paramref name="observer"/> when disposed (a plain object: an idle transport holds it).</summary>
+    private sealed class Subscription(PipeFrameTransport transport, IObserver<Frame> observer) : IDisposable
+    {
+        public void Dispose() => transport.Unsubscribe(observer);
     }
 }

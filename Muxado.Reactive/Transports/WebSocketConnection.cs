@@ -22,8 +22,10 @@ internal sealed class WebSocketConnection : TransportConnection
         : base(leaveOpen: false)
     {
         _socket = socket;
+        // Zero-byte reads: the message reader passes them on as a zero-byte receive, which returns once a message's
+        // header has arrived, so an idle connection holds no read buffer.
         Input = PipeReader.Create(new MessageReader(socket, _peerClosed), new StreamPipeReaderOptions(
-            bufferSize: readBufferSize, minimumReadSize: 1024, leaveOpen: true));
+            bufferSize: readBufferSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
     }
 
     /// <inheritdoc />

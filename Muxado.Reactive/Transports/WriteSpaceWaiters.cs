@@ -5,14 +5,14 @@ namespace Muxado.Reactive.Transports;
 /// or for the bytes up to a position to be written (a GOAWAY that must reach the wire).
 /// </summary>
 /// <remarks>
-/// The queue's counters are read through the given functions under this object's lock, both when a waiter registers
+/// The queue's counters are read through <see cref="IWriteQueueCounters"/> under this object's lock, both when a waiter registers
 /// and when the owner notifies after the queue moved, so a change between "check" and "register" cannot be missed.
 /// Task waiters are completed outside the lock with continuations forced asynchronous, so a caller's code never runs
 /// inside the transport's writer or delivery loop. Callbacks (<see cref="Watch"/>) are the library's own code and run
 /// synchronously on the notifying thread, outside the lock, so that a session on a test scheduler hears of queue space
 /// inside the virtual-time step that made it. Nothing is allocated while nobody waits.
 /// </remarks>
-internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> bytesWritten)
+internal sealed class WriteSpaceWaiters(IWriteQueueCounters queue)
 {
     private readonly object _gate = new();
     private List<Waiter>? _waiters;
@@ -36,7 +36,7 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> byte
     {
         lock (_gate)
         {
-            if (_released || pendingBytes() <= threshold)
+            if (_released || queue.PendingBytes <= threshold)
             {
                 return false;
             }
@@ -55,8 +55,8 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> byte
             {
                 return;
             }
-            long pending = pendingBytes();
-            long written = bytesWritten();
+            long pending = queue.PendingBytes;
+            long written = queue.BytesWritten;
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].IsSatisfied(pending, written))
@@ -90,7 +90,7 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> byte
         }
         lock (_gate)
         {
-            if (_released || waiter.IsSatisfied(pendingBytes(), bytesWritten()))
+            if (_released || waiter.IsSatisfied(queue.PendingBytes, queue.BytesWritten))
             {
                 return default;
             }
@@ -142,4 +142,14 @@ internal sealed class WriteSpaceWaiters(Func<long> pendingBytes, Func<long> byte
 
         public bool IsSatisfied(long pending, long written) => position >= 0 ? written >= position : pending <= threshold;
     }
+}
+
+/// <summary>The counters of a write queue that <see cref="WriteSpaceWaiters"/> watches; safe to read on any thread.</summary>
+internal interface IWriteQueueCounters
+{
+    /// <summary>Bytes queued and not yet written.</summary>
+    long PendingBytes { get; }
+
+    /// <summary>Bytes written (taken off the queue) since the start.</summary>
+    long BytesWritten { get; }
 }
