@@ -220,12 +220,13 @@ public sealed partial class MuxSession : IAsyncDisposable
         var goingAway = GoAwayUnlessEndedAsync(debug);
         if (drainTimeout != TimeSpan.Zero)
         {
-            // Completed by the scheduler's timer, whose thread then goes on here: the close happens on the deadline, on
-            // the session's scheduler, as the session's other timers do (no hop through the thread pool).
-            var deadline = new TaskCompletionSource();
-            using (drainTimeout == Timeout.InfiniteTimeSpan ? Disposable.Empty : Scheduler.Schedule(drainTimeout, () => deadline.TrySetResult()))
+            // The close starts in the deadline's timer itself, on the session's scheduler, as the session's other timers do.
+            // (A timer that only woke this method would close after a hop through the thread pool: late, and in virtual
+            // time at whatever time the test scheduler had reached by then.) The wait ends when the session has ended:
+            // closed by the peer, or by that close.
+            using (drainTimeout == Timeout.InfiniteTimeSpan ? Disposable.Empty : Scheduler.Schedule(drainTimeout, () => _ = DisposeAsync().AsTask()))
             {
-                await Task.WhenAny(Task.WhenAll(goingAway, Completion), deadline.Task).ConfigureAwait(false);
+                await Task.WhenAll(goingAway, Completion).ConfigureAwait(false);
             }
         }
         await DisposeAsync().ConfigureAwait(false);
