@@ -79,7 +79,10 @@ internal sealed class WriteRoomTurns
     public void Serve(Func<long> roomLeft)
     {
         int shortBudget = TurnBytes; // what the short list may still take before a bulk stream's turn
-        while (AnyWaiting)
+        // Room is looked at before each turn, not only after one that still needs room: a turn begun without room takes
+        // nothing and would send its stream to the back of the bulk list, out of its place in the order of waiting (a
+        // wake-up with the queue still full, when a waiting stream is reset; the room used up by a stream that finished).
+        while (AnyWaiting && roomLeft() > 0)
         {
             bool fromShort = _short.Count > 0 && (shortBudget > 0 || _bulk.Count == 0);
             var queue = fromShort ? _short : _bulk;
@@ -111,9 +114,9 @@ internal sealed class WriteRoomTurns
             // Still writing: to the back of the bulk list (a short stream that needs more than its turn is a bulk one).
             queue.Dequeue();
             _bulk.Enqueue(head);
-            if (taken == 0 || roomLeft() <= 0)
+            if (taken == 0)
             {
-                return; // the room is used up: the next turn comes when the queue drains
+                return; // a whole piece (a typed stream's prefix) that did not fit: the next turn comes when the queue drains
             }
         }
     }

@@ -1,0 +1,99 @@
+using Muxado.Reactive.Frames;
+using Muxado.Reactive.Testing;
+
+namespace Muxado.Reactive.Tests.Sessions;
+
+/// <summary>
+/// Who gets room in the write queue while streams wait for it (<see cref="WriteRoomTurns"/>): the order of waiting, the
+/// short list's place, and its bound beside bulk streams, in the cases a single wake-up does not show (a small queue,
+/// a wake-up that brings no room). Virtual time over a <see cref="ThrottledLink"/> sink, as in <see cref="WriteProgressTests"/>.
+/// </summary>
+public class WriteRoomTurnsTests
+{
+    private const int KiB = 1024;
+
+    /// <summary>A session over a stalled sink whose write queue a filler has taken whole.</summary>
+    private sealed class FullQueue
+    {
+        public FullQueue(bool queueing, long maxWriteQueueBytes)
+        {
+            Link = ThrottledLink.CreateSink(Scheduler, 0, queueing);
+            Session = MuxSession.Client(Link, new MuxSessionOptions
+            {
+                Scheduler = Scheduler,
+                OpenWithEmptySyn = false,
+                MaxWriteQueueBytes = maxWriteQueueBytes,
+            });
+            Filler = Session.Open();
+            Assert.That(Filler.WriteAsync(new byte[maxWriteQueueBytes]).AsTask().IsCompletedSuccessfully, Is.True, "the filler took the whole queue");
+        }
+
+        public BoundedTestScheduler Scheduler { get; } = new();
+        public ThrottledLink Link { get; }
+        public MuxSession Session { get; }
+        public MuxStream Filler { get; }
+
+        public void RunTo(TimeSpan time) => Scheduler.RunTo(time.Ticks, maxSteps: 1_000_000);
+
+        /// <summary>The DATA frames with bytes, in wire order, without the filler's.</summary>
+        public List<LinkFrame> Data() => Link.Queued.Where(f => f.Type == FrameType.Data && f.Length > 0 && f.StreamId != Filler.Id).ToList();
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Writers_waiting_for_room_keep_their_order_when_one_of_them_is_reset_while_the_queue_is_full(bool queueing)
+    {
+        // A waiting stream that is reset asks the session to look at the turns again (it no longer holds up the others),
+        // while the queue is still full. That look must not begin a turn: the head would take nothing and go to the back.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, 4 * KiB);
+        var streams = Enumerable.Range(0, 10).Select(_ => queue.Session.Open()).ToList();
+        var order = new[] { 6, 2, 9, 0, 4, 7, 1, 8, 3, 5 }.Select(i => streams[i]).ToList();
+        var writes = order.Select(s => s.WriteAsync(new byte[3 * KiB]).AsTask()).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(writes.Where(w => w.IsCompleted), Is.Empty, "all ten wait for room");
+
+        var reset = order[4];
+        reset.Reset();
+        queue.RunTo(TimeSpan.FromSeconds(2));
+        Assert.That(writes[4].IsFaulted, Is.True, "the reset stream's write failed");
+        _ = writes[4].Exception;
+        queue.Link.BytesPerSecond = 16 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(10));
+
+        var others = order.Where(s => s != reset).ToList();
+        Assert.That(writes.Where((w, i) => i != 4 && !w.IsCompletedSuccessfully), Is.Empty, "the others' writes completed");
+        var firstBytes = queue.Data().Select(f => f.StreamId).Distinct().ToList();
+        Assert.That(firstBytes, Is.EqualTo(others.Select(s => s.Id).ToList()), "first bytes on the wire follow the order of waiting");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_short_write_keeps_its_place_first_when_a_waiting_stream_is_reset_while_the_queue_is_full(bool queueing)
+    {
+        // Four bulk streams wait, then a request of 100 bytes: it is served first when room comes, even after a look at
+        // the turns that found no room (here: a fifth waiting stream was reset), which used to send it behind them all.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, 256 * KiB);
+        var bulk = Enumerable.Range(0, 4).Select(_ => queue.Session.Open()).ToList();
+        var bulkWrites = bulk.Select(s => s.WriteAsync(new byte[256 * KiB]).AsTask()).ToList();
+        var request = queue.Session.Open();
+        var requestWrite = request.WriteAsync(new byte[100]).AsTask();
+        var doomed = queue.Session.Open();
+        var doomedWrite = doomed.WriteAsync(new byte[256 * KiB]).AsTask();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(bulkWrites.Append(requestWrite).Append(doomedWrite).Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        doomed.Reset();
+        queue.RunTo(TimeSpan.FromSeconds(2));
+        Assert.That(doomedWrite.IsFaulted, Is.True, "the reset stream's write failed");
+        _ = doomedWrite.Exception;
+        queue.Link.BytesPerSecond = 4 * 1024 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(bulkWrites.Append(requestWrite).Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int requestAt = data.FindIndex(f => f.StreamId == request.Id);
+        Assert.That(data.Take(requestAt).Sum(f => (long)f.Length), Is.Zero, "no bulk stream's turn came before the short write");
+    }
+}
