@@ -41,6 +41,39 @@ public class WriteRoomTurnsTests
 
     [TestCase(false)]
     [TestCase(true)]
+    public void Streams_of_short_writes_cannot_starve_a_bulk_stream_when_the_queue_is_smaller_than_two_turns(bool queueing)
+    {
+        // MaxWriteQueueBytes of 16 KiB: room comes 8 KiB at a time, less than the short list's 16 KiB of room before a
+        // bulk stream's turn. That budget must carry over from one wake-up to the next; counted afresh at each, the short
+        // list never used it up, and the bulk stream waited until the short writers had nothing more to write.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, 16 * KiB);
+        var bulk = queue.Session.Open();
+        var bulkWrite = bulk.WriteAsync(new byte[64 * KiB]).AsTask();
+        var shorts = Enumerable.Range(0, 64).Select(_ => queue.Session.Open()).ToList();
+        var shortWriting = shorts.Select(async s =>
+        {
+            for (int i = 0; i < 16; i++)
+            {
+                await s.WriteAsync(new byte[KiB]);
+            }
+        }).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(shortWriting.Append(bulkWrite).Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        queue.Link.BytesPerSecond = 256 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(shortWriting.Append(bulkWrite).Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int bulkFirst = data.FindIndex(f => f.StreamId == bulk.Id);
+        long shortBytesFirst = data.Take(bulkFirst).Sum(f => (long)f.Length);
+        Assert.That(shortBytesFirst, Is.LessThanOrEqualTo(WriteRoomTurns.TurnBytes),
+            $"the short list took one turn's worth of room before the bulk stream's first turn (of {64 * 16 * KiB} short bytes in all)");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
     public void Writers_waiting_for_room_keep_their_order_when_one_of_them_is_reset_while_the_queue_is_full(bool queueing)
     {
         // A waiting stream that is reset asks the session to look at the turns again (it no longer holds up the others),
