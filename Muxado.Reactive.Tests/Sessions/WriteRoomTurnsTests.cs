@@ -129,4 +129,41 @@ public class WriteRoomTurnsTests
         int requestAt = data.FindIndex(f => f.StreamId == request.Id);
         Assert.That(data.Take(requestAt).Sum(f => (long)f.Length), Is.Zero, "no bulk stream's turn came before the short write");
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_stream_whose_wait_was_cancelled_gives_the_short_list_no_extra_turn_before_a_bulk_stream(bool queueing)
+    {
+        // Twenty writes wait for room and are cancelled (a caller's timeout): their streams stay in the bulk list until
+        // their turn finds nothing to write. Such a turn takes no room and is no bulk stream's turn: counted as one, it
+        // gave the short list another 16 KiB each time, 20 × 16 KiB ahead of the bulk stream behind them.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, 256 * KiB);
+        using var timeout = new CancellationTokenSource();
+        var doomedWrites = Enumerable.Range(0, 20).Select(_ => queue.Session.Open().WriteAsync(new byte[64 * KiB], timeout.Token).AsTask()).ToList();
+        var bulk = queue.Session.Open();
+        var bulkWrite = bulk.WriteAsync(new byte[64 * KiB]).AsTask();
+        var shorts = Enumerable.Range(0, 200).Select(_ => queue.Session.Open()).ToList();
+        var shortWriting = shorts.Select(async s =>
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                await s.WriteAsync(new byte[KiB]);
+            }
+        }).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        timeout.Cancel();
+        queue.RunTo(TimeSpan.FromSeconds(2));
+        Assert.That(doomedWrites.Where(w => !w.IsCanceled), Is.Empty, "the twenty waits were cancelled");
+        Assert.That(shortWriting.Append(bulkWrite).Where(w => w.IsCompleted), Is.Empty, "the others wait for room");
+
+        queue.Link.BytesPerSecond = 4 * 1024 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(shortWriting.Append(bulkWrite).Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int bulkFirst = data.FindIndex(f => f.StreamId == bulk.Id);
+        Assert.That(data.Take(bulkFirst).Sum(f => (long)f.Length), Is.LessThanOrEqualTo(WriteRoomTurns.TurnBytes),
+            "the short list took one turn's worth of room before the bulk stream's first turn");
+    }
 }

@@ -106,7 +106,15 @@ internal sealed class WriteRoomTurns
                 _inTurn = null;
             }
             int taken = turn - _turnLeft;
-            _shortBudget = fromShort ? _shortBudget - taken : TurnBytes; // after a bulk turn, the short list's turn again
+            if (fromShort)
+            {
+                _shortBudget -= taken;
+            }
+            else if (taken > 0)
+            {
+                _shortBudget = TurnBytes; // after a bulk turn, the short list's turn again
+            }
+            // (A bulk stream that took nothing, its wait cancelled or its window shut, had no turn: the next one does.)
 
             if (!head.NeedsRoomLocked)
             {
