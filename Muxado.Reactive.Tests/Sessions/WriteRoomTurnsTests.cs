@@ -166,4 +166,55 @@ public class WriteRoomTurnsTests
         Assert.That(data.Take(bulkFirst).Sum(f => (long)f.Length), Is.LessThanOrEqualTo(WriteRoomTurns.TurnBytes),
             "the short list took one turn's worth of room before the bulk stream's first turn");
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Bulk_writers_that_wait_for_room_for_10_virtual_seconds_leave_no_growing_pile_of_watches_on_the_transport(bool queueing)
+    {
+        // Turns of 16 KiB end while the queue is under half full, and each such end asked the transport to watch the queue
+        // again, so watches piled up by the hundred per second on the library's transports: each drain then called the
+        // session as many times, and the pile grew for as long as the writers wrote.
+        using var inline = new InlineContinuations();
+        var scheduler = new BoundedTestScheduler();
+        var (client, server) = ThrottledLink.CreatePair(scheduler, 16 * 1024 * KiB, queueing);
+        var options = new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false };
+        var session = MuxSession.Client(client, options);
+        var peer = MuxSession.Server(server, options);
+        long received = 0;
+        peer.Incoming.Subscribe(s => s.Received.Subscribe(chunk => received += chunk.Length));
+        using var stop = new CancellationTokenSource();
+        var chunk = new byte[64 * KiB];
+        var writers = Enumerable.Range(0, 8).Select(_ => session.Open()).Select(async s =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await s.WriteAsync(chunk, stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+        }).ToList();
+
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks, maxSteps: 1_000_000);
+        int inFirstSecond = client.MaxSpaceWaiters;
+        client.MaxSpaceWaiters = 0;
+        scheduler.RunTo(TimeSpan.FromSeconds(10).Ticks, maxSteps: 1_000_000);
+        long receivedBy10 = received;
+        int inNextNine = client.MaxSpaceWaiters;
+        stop.Cancel();
+        scheduler.RunTo(TimeSpan.FromSeconds(11).Ticks, maxSteps: 1_000_000);
+
+        Assert.That(receivedBy10, Is.GreaterThan(150L * 1024 * KiB), "the writers kept the 16 MiB/s link busy");
+        Assert.That(writers.Where(w => !w.IsCompletedSuccessfully), Is.Empty, "the writers stopped when told");
+        Assert.That(inNextNine, Is.LessThanOrEqualTo(inFirstSecond),
+            $"waits for write space registered at once: {inFirstSecond} in the first second, {inNextNine} in the next nine");
+        if (queueing)
+        {
+            // Only the session's watch waits on a library transport's queue (a user's transport also has the outbox's).
+            Assert.That(inNextNine, Is.EqualTo(1), "one watch at a time");
+        }
+    }
 }
