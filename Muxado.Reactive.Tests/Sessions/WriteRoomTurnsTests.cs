@@ -217,4 +217,35 @@ public class WriteRoomTurnsTests
             Assert.That(inNextNine, Is.EqualTo(1), "one watch at a time");
         }
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_short_write_with_a_bulk_write_queued_behind_it_gets_a_short_turn_for_the_short_piece_only(bool queueing)
+    {
+        // A stream queues a 20-byte header and a 64 KiB body without waiting between them; a request of 100 bytes waits
+        // after it. The stream joined the short list for its header, and its short turn took the short list's whole
+        // 16 KiB of its body: the request then waited for that and for a bulk stream's turn as well.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, 256 * KiB);
+        var bulk = Enumerable.Range(0, 4).Select(_ => queue.Session.Open()).ToList();
+        var bulkWrites = bulk.Select(s => s.WriteAsync(new byte[256 * KiB]).AsTask()).ToList();
+        var framed = queue.Session.Open();
+        var header = framed.WriteAsync(new byte[20]).AsTask();
+        var body = framed.WriteAsync(new byte[64 * KiB]).AsTask();
+        var request = queue.Session.Open();
+        var requestWrite = request.WriteAsync(new byte[100]).AsTask();
+        var all = bulkWrites.Append(header).Append(body).Append(requestWrite).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(all.Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        queue.Link.BytesPerSecond = 4 * 1024 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(all.Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int requestAt = data.FindIndex(f => f.StreamId == request.Id);
+        Assert.That(data.Take(requestAt).Where(f => f.StreamId != framed.Id).Sum(f => (long)f.Length), Is.Zero, "no bulk turn came before the request");
+        Assert.That(data.Take(requestAt).Where(f => f.StreamId == framed.Id).Sum(f => (long)f.Length), Is.LessThanOrEqualTo(WriteRoomTurns.ShortWriteBytes),
+            "the stream ahead of it in the short list took a short piece's room, not a bulk turn's");
+    }
 }

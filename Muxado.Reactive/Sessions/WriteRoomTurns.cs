@@ -8,8 +8,9 @@ namespace Muxado.Reactive;
 /// <para>Two lists, as a fair queue's "new" and "old" flows: a stream that starts waiting with a short write (at most
 /// <see cref="ShortWriteBytes"/>: a request, a reply, a heartbeat echo) joins the short list; any other joins the bulk
 /// list. When room comes, the short list is served first, so a request beside 32 bulk streams waits for the next room
-/// rather than for a turn of each of them. A short stream that still needs room after its turn moves to the back of the
-/// bulk list: it is writing more than a short piece and takes turns like the others.</para>
+/// rather than for a turn of each of them. A short turn is at most <see cref="ShortWriteBytes"/>, room for the short
+/// piece; a short stream that still needs room after it moves to the back of the bulk list: it is writing more than a
+/// short piece and takes turns like the others.</para>
 /// <para>The short list cannot starve the bulk list: it gets at most <see cref="TurnBytes"/> of room (counted across
 /// wake-ups, which may each bring less), then a bulk stream gets its turn, then the short list again, and so on. (A
 /// short writer whose piece did not fit in the short list's turn then takes turns in the bulk list like any stream with
@@ -95,7 +96,9 @@ internal sealed class WriteRoomTurns
             }
             var head = queue.Peek();
             _inTurn = head;
-            _turnLeft = fromShort ? _shortBudget : TurnBytes;
+            // A short turn is for the short piece the stream joined the list with: writes queued behind it (a body after
+            // its header), or a longer one that took the place of a cancelled piece, wait for the stream's bulk turns.
+            _turnLeft = fromShort ? Math.Min(_shortBudget, ShortWriteBytes) : TurnBytes;
             int turn = _turnLeft;
             try
             {
