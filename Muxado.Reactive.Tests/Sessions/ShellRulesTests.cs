@@ -75,6 +75,47 @@ public class ShellRulesTests
         Assert.That(transport.Written.Where(f => f.Type == FrameType.Data).Sum(f => f.Length), Is.Zero, "none of its bytes went out");
     }
 
+    [Test]
+    public void A_synchronous_CloseWrite_completes_a_CloseWriteAsync_queued_behind_a_write_that_waits_for_window()
+    {
+        // CloseWrite fails the waiting writes and sends FIN, but left the half-close queued behind them in the queue,
+        // where nothing served it any more: its caller waited until the peer's window opened, if it ever did.
+        using var inline = new InlineContinuations();
+        var pair = new VirtualSessionPair(new MuxSessionOptions { WindowSize = Window });
+        var stream = pair.Client.Open();
+        var waiting = stream.WriteAsync(new byte[3 * Window]).AsTask();
+        var halfClose = stream.CloseWriteAsync().AsTask();
+        pair.RunUntilIdle();
+        Assert.That(waiting.IsCompleted || halfClose.IsCompleted, Is.False, "the write waits for window, the half-close behind it");
+
+        stream.CloseWrite();
+        pair.RunUntilIdle();
+
+        Assert.That((Failure(waiting) as MuxadoException)?.Code, Is.EqualTo(ErrorCode.StreamClosed), "the waiting write failed");
+        Assert.That(halfClose.IsCompletedSuccessfully, Is.True, () => $"the queued half-close is done: the stream is half-closed ({halfClose.Status})");
+        Close(pair);
+    }
+
+    [Test]
+    public void A_synchronous_CloseWrite_completes_a_DisposeAsync_queued_behind_a_write_that_waits_for_queue_room()
+    {
+        using var inline = new InlineContinuations();
+        var scheduler = new BoundedTestScheduler();
+        var transport = new ManualTransport(scheduler) { Pending = 1024 * 1024 }; // above MaxWriteQueueBytes
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler });
+        var stream = session.Open();
+        var waiting = stream.WriteAsync(new byte[100]).AsTask();
+        var closing = stream.DisposeAsync().AsTask();
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
+        Assert.That(waiting.IsCompleted || closing.IsCompleted, Is.False, "the write waits for room, the close behind it");
+
+        stream.CloseWrite();
+        scheduler.RunTo(TimeSpan.FromSeconds(2).Ticks);
+
+        Assert.That((Failure(waiting) as MuxadoException)?.Code, Is.EqualTo(ErrorCode.StreamClosed), "the waiting write failed");
+        Assert.That(closing.IsCompletedSuccessfully, Is.True, () => $"the queued close is done without waiting for room ({closing.Status})");
+    }
+
     // ---------------------------------------------------------------- a user's transport
 
     [Test]

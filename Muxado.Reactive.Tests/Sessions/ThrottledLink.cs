@@ -83,6 +83,12 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
     /// <summary>The most <see cref="PendingWriteBytes"/> seen right after an enqueue.</summary>
     public long MaxPending { get; private set; }
 
+    /// <summary>
+    /// The most waits for write space (<see cref="WaitForWriteSpaceAsync"/>, which the session's watch on the queue uses)
+    /// registered at once; a test may set it back to 0 to measure a later period.
+    /// </summary>
+    public int MaxSpaceWaiters { get; set; }
+
     /// <summary>The times at which the queue ran empty.</summary>
     public List<long> RanEmptyAt { get; } = [];
 
@@ -126,6 +132,7 @@ internal sealed class ThrottledLink : FrameTransport, IObservable<Frame>, IObser
             // Completed on the scheduler's thread by a tick; continuations run there, inside the tick that made room.
             done = new TaskCompletionSource();
             _spaceWaiters.Add((threshold, done));
+            MaxSpaceWaiters = Math.Max(MaxSpaceWaiters, _spaceWaiters.Count);
         }
         if (cancellationToken.CanBeCanceled)
         {

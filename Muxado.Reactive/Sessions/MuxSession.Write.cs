@@ -11,9 +11,11 @@ public sealed partial class MuxSession
     // finds no room waits for a turn (WriteRoomTurns): while any waits, only the stream in its turn may take room. So
     // MaxWriteQueueBytes bounds the DATA queued, and a burst of writers cannot starve an early one.
     private WriteRoomTurns? _roomTurns; // made when a stream first waits: an idle session has none
-    private bool _roomWatched;
+    private bool _roomWatched; // the output holds the session's watch on its queue, and will call OnRoomFreed once
+    private bool _roomLookDeferred; // a look at the turns (LookAtRoom) is deferred to the end of the section
     private Func<long>? _roomLeft;
     private Action? _onRoomFreed;
+    private Deferred? _lookAtRoom;
 
     // Streams whose writes may go on once the core has finished with the current frame (their window opened).
     private List<MuxStream>? _pumpAfterFrame;
@@ -80,28 +82,63 @@ public sealed partial class MuxSession
         {
             return;
         }
-        _roomWatched = true;
         // The callback may come on the transport's writer, synchronously: it only takes the lock, never runs user code.
-        if (!_output.WatchSpaceLocked(Options.MaxWriteQueueBytes / 2, _onRoomFreed ??= OnRoomFreed))
+        if (_output.WatchSpaceLocked(Options.MaxWriteQueueBytes / 2, _onRoomFreed ??= OnRoomFreed))
         {
-            _roomWatched = false;
-            Lock.Defer(new Deferred(OnRoomFreed)); // already there: pump after this section, not re-entrantly
+            _roomWatched = true;
+        }
+        else
+        {
+            LookAtRoomLaterLocked(); // already there: pump after this section, not re-entrantly
         }
     }
 
     /// <summary>The head of the room queue may not need room any more: look again after this section. Under the lock.</summary>
-    internal void RoomQueueMayMoveLocked() => Lock.Defer(new Deferred(_onRoomFreed ??= OnRoomFreed));
+    internal void RoomQueueMayMoveLocked() => LookAtRoomLaterLocked();
 
+    /// <summary>
+    /// Defers one look at the turns (however many ask for it in a section: a turn that ends with room left asks each
+    /// time). Not a watch: the output's watch, if one is registered, stays registered and still counts. Under the lock.
+    /// </summary>
+    private void LookAtRoomLaterLocked()
+    {
+        if (!_roomLookDeferred)
+        {
+            _roomLookDeferred = true;
+            Lock.Defer(_lookAtRoom ??= new Deferred(LookAtRoom));
+        }
+    }
+
+    /// <summary>The output's watch fired (and is spent): room came.</summary>
     private void OnRoomFreed()
     {
         using (Lock.Enter())
         {
             _roomWatched = false;
-            PumpRoomQueueLocked();
-            if (_roomTurns is { AnyWaiting: true })
-            {
-                WatchRoomLocked();
-            }
+            ServeRoomLocked();
+        }
+    }
+
+    /// <summary>
+    /// A deferred look at the turns. It leaves a registered watch alone: registering another at each look piled them up
+    /// on the transport (hundreds a second under bulk writers), which then called back as many times per drain.
+    /// </summary>
+    private void LookAtRoom()
+    {
+        using (Lock.Enter())
+        {
+            _roomLookDeferred = false;
+            ServeRoomLocked();
+        }
+    }
+
+    /// <summary>Serves the turns, then watches the queue while streams still wait. Under the lock.</summary>
+    private void ServeRoomLocked()
+    {
+        PumpRoomQueueLocked();
+        if (_roomTurns is { AnyWaiting: true })
+        {
+            WatchRoomLocked();
         }
     }
 

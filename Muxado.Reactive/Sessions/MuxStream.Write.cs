@@ -102,6 +102,9 @@ public sealed partial class MuxStream
         {
             FailWritesLocked(new MuxadoException(ErrorCode.StreamClosed, $"stream {Id} was half-closed while a write waited"), dataOnly: true);
             CloseWriteLocked();
+            // The half-closes and the close queued behind the failed writes are done now; nothing else would serve them
+            // (window and room wake only a stream whose head is a write).
+            PumpLocked();
         }
     }
 

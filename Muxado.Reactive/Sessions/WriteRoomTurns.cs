@@ -8,13 +8,14 @@ namespace Muxado.Reactive;
 /// <para>Two lists, as a fair queue's "new" and "old" flows: a stream that starts waiting with a short write (at most
 /// <see cref="ShortWriteBytes"/>: a request, a reply, a heartbeat echo) joins the short list; any other joins the bulk
 /// list. When room comes, the short list is served first, so a request beside 32 bulk streams waits for the next room
-/// rather than for a turn of each of them. A short stream that still needs room after its turn moves to the back of the
-/// bulk list: it is writing more than a short piece and takes turns like the others.</para>
-/// <para>The short list cannot starve the bulk list: it gets at most <see cref="TurnBytes"/> of room, then a bulk
-/// stream gets its turn, then the short list again, and so on. (A short writer whose piece did not fit in the short
-/// list's turn then takes turns in the bulk list like any stream with more to write; with 200 streams of 1 KiB pieces
-/// beside one bulk stream, the bulk stream got 256 KiB out while about 400 KB of short pieces went, against none until
-/// they had all gone, 3.2 MB, when short writes always went first.)</para>
+/// rather than for a turn of each of them. A short turn is at most <see cref="ShortWriteBytes"/>, room for the short
+/// piece; a short stream that still needs room after it moves to the back of the bulk list: it is writing more than a
+/// short piece and takes turns like the others.</para>
+/// <para>The short list cannot starve the bulk list: it gets at most <see cref="TurnBytes"/> of room (counted across
+/// wake-ups, which may each bring less), then a bulk stream gets its turn, then the short list again, and so on. (A
+/// short writer whose piece did not fit in the short list's turn then takes turns in the bulk list like any stream with
+/// more to write; with 200 streams of 1 KiB pieces beside one bulk stream, the bulk stream got 256 KiB out while about
+/// 400 KB of short pieces went, against none until they had all gone, 3.2 MB, when short writes always went first.)</para>
 /// <para>While another stream waits, a turn is at most <see cref="TurnBytes"/>, so a stream that starts waiting behind
 /// many bulk streams waits for a quantum of each, not for all the room of each; a stream alone keeps whole turns, so
 /// its frames stay full size.</para>
@@ -31,6 +32,10 @@ internal sealed class WriteRoomTurns
     private readonly Queue<MuxStream> _bulk = new();
     private MuxStream? _inTurn;
     private int _turnLeft;
+    // What the short list may still take before a bulk stream's turn. Kept from one wake-up to the next: a wake-up may
+    // bring less room than a turn (MaxWriteQueueBytes under two turns), and a budget counted afresh at each would let the
+    // short list take all of every one.
+    private int _shortBudget = TurnBytes;
 
     /// <summary>True while any stream waits for room.</summary>
     public bool AnyWaiting => _short.Count + _bulk.Count > 0;
@@ -78,18 +83,22 @@ internal sealed class WriteRoomTurns
     /// </summary>
     public void Serve(Func<long> roomLeft)
     {
-        int shortBudget = TurnBytes; // what the short list may still take before a bulk stream's turn
-        while (AnyWaiting)
+        // Room is looked at before each turn, not only after one that still needs room: a turn begun without room takes
+        // nothing and would send its stream to the back of the bulk list, out of its place in the order of waiting (a
+        // wake-up with the queue still full, when a waiting stream is reset; the room used up by a stream that finished).
+        while (AnyWaiting && roomLeft() > 0)
         {
-            bool fromShort = _short.Count > 0 && (shortBudget > 0 || _bulk.Count == 0);
+            bool fromShort = _short.Count > 0 && (_shortBudget > 0 || _bulk.Count == 0);
             var queue = fromShort ? _short : _bulk;
-            if (fromShort && shortBudget <= 0)
+            if (fromShort && _shortBudget <= 0)
             {
-                shortBudget = TurnBytes; // nothing but short streams wait: a new round of them
+                _shortBudget = TurnBytes; // nothing but short streams wait: a new round of them
             }
             var head = queue.Peek();
             _inTurn = head;
-            _turnLeft = fromShort ? shortBudget : TurnBytes;
+            // A short turn is for the short piece the stream joined the list with: writes queued behind it (a body after
+            // its header), or a longer one that took the place of a cancelled piece, wait for the stream's bulk turns.
+            _turnLeft = fromShort ? Math.Min(_shortBudget, ShortWriteBytes) : TurnBytes;
             int turn = _turnLeft;
             try
             {
@@ -100,20 +109,32 @@ internal sealed class WriteRoomTurns
                 _inTurn = null;
             }
             int taken = turn - _turnLeft;
-            shortBudget = fromShort ? shortBudget - taken : TurnBytes; // after a bulk turn, the short list's turn again
+            if (fromShort)
+            {
+                _shortBudget -= taken;
+            }
+            else if (taken > 0)
+            {
+                _shortBudget = TurnBytes; // after a bulk turn, the short list's turn again
+            }
+            // (A bulk stream that took nothing, its wait cancelled or its window shut, had no turn: the next one does.)
 
             if (!head.NeedsRoomLocked)
             {
                 queue.Dequeue();
                 head.RoomQueued = false;
+                if (!AnyWaiting)
+                {
+                    _shortBudget = TurnBytes; // nobody waits: the next streams to wait start afresh
+                }
                 continue;
             }
             // Still writing: to the back of the bulk list (a short stream that needs more than its turn is a bulk one).
             queue.Dequeue();
             _bulk.Enqueue(head);
-            if (taken == 0 || roomLeft() <= 0)
+            if (taken == 0)
             {
-                return; // the room is used up: the next turn comes when the queue drains
+                return; // a whole piece (a typed stream's prefix) that did not fit: the next turn comes when the queue drains
             }
         }
     }
@@ -123,5 +144,6 @@ internal sealed class WriteRoomTurns
     {
         _short.Clear();
         _bulk.Clear();
+        _shortBudget = TurnBytes;
     }
 }
