@@ -206,7 +206,11 @@ public partial class SchedulerMatrixTests(string schedulerName)
         void Accept(MuxStream stream)
         {
             probe.Check("Incoming.OnNext");
-            acceptors.Enqueue(ExchangeAsync(stream, isOpener: false, Length, probe));
+            // Counted before it starts: the exchange sends all it has before its first real await, so an opener can
+            // finish (and the count below be checked) before ExchangeAsync returns its task.
+            var exchange = new Task<Task<Exchange>>(() => ExchangeAsync(stream, isOpener: false, Length, probe));
+            acceptors.Enqueue(exchange.Unwrap());
+            exchange.RunSynchronously();
         }
         using var clientIncoming = pair.Client.Incoming.Subscribe(Accept, e => probe.Violation($"client Incoming failed: {e}"));
         using var serverIncoming = pair.Server.Incoming.Subscribe(Accept, e => probe.Violation($"server Incoming failed: {e}"));
