@@ -380,7 +380,22 @@ public class DeliveryRaceTests
         const int Bytes = 4 * 1024 * 1024;
         await using var pair = await TcpSessionPair.ConnectAsync(new MuxSessionOptions { WindowSize = 64 * 1024, MaxFramePayload = 4096 });
         var payload = Payload(Bytes);
-        var (writing, serverSide) = await SendAsync(pair, payload);
+        // The writer sends a window's worth after each switch of readers, so the readers switch while the bytes flow
+        // however the threads are scheduled (a writer left to run freely could finish within a few switches on a loaded
+        // machine, and the test then checked less than it says).
+        const int Piece = 64 * 1024;
+        var switched = new SemaphoreSlim(0);
+        var client = pair.Client.Open();
+        var writing = Task.Run(async () =>
+        {
+            for (int offset = 0; offset < Bytes; offset += Piece)
+            {
+                Assert.That(await switched.WaitAsync(Generous), Is.True, "the reader loop switched again");
+                await client.WriteAsync(payload.AsMemory(offset, Piece));
+            }
+            await client.CloseWriteAsync();
+        });
+        var serverSide = await pair.Server.AcceptAsync().WaitAsync(Generous);
 
         var readers = new Subject<int>();
         long received = 0;
@@ -402,13 +417,14 @@ public class DeliveryRaceTests
         {
             long before = Interlocked.Read(ref received);
             readers.OnNext(switches++);
+            switched.Release(); // the next piece goes only now
             SpinWait.SpinUntil(() => writing.IsCompleted || Interlocked.Read(ref received) > before, TimeSpan.FromSeconds(10));
         }
         await writing.WaitAsync(Generous);
         // The last reader sees the stream's end; Switch then completes with the outer sequence.
         readers.OnCompleted();
         await done.Task.WaitAsync(Generous);
-        Assert.That(switches, Is.GreaterThan(10), "the readers did switch while the bytes flowed");
+        Assert.That(switches, Is.GreaterThanOrEqualTo(Bytes / Piece), "the readers switched before every piece");
         // Switch itself drops what an old reader had in flight when it switched: the window stays open all the same.
         Assert.That(Interlocked.Read(ref received), Is.GreaterThan(Bytes / 2).And.LessThanOrEqualTo(Bytes));
     }
