@@ -256,4 +256,29 @@ public class SessionLogTests
         {
         }
     }
+
+    [Test]
+    public void A_frame_read_while_the_transport_lingers_after_the_end_is_neither_logged_nor_counted()
+    {
+        // The peer answers our close (GOAWAY and FIN) with a GOAWAY of its own while our transport still lingers for our
+        // GOAWAY to leave. The session has ended and ignores the frame; logging it made the log's order depend on which
+        // thread won (GoAwayReceived before or after SessionEnded, seen in TcpTelemetryTests under load).
+        using var telemetry = new TestTelemetry();
+        var scheduler = new BoundedTestScheduler();
+        var transport = new ManualTransport(scheduler) { Pending = 100 }; // our GOAWAY has not left: the close lingers
+        var session = MuxSession.Client(transport, telemetry.Options(new MuxSessionOptions { Scheduler = scheduler }));
+        var before = session.Statistics;
+
+        var closing = session.DisposeAsync().AsTask();
+        scheduler.RunFor(TimeSpan.FromMilliseconds(100));
+        Assert.That(session.Completion.IsCompleted, Is.True, "the session has ended");
+        Assert.That(transport.DisposedAt, Is.Null, "its transport lingers");
+        transport.Peer.OnNext(Frame.GoAway(0, ErrorCode.PeerEOF, "read EOF from remote peer"));
+        scheduler.RunFor(TimeSpan.FromSeconds(1));
+
+        Assert.That(closing.IsCompletedSuccessfully, Is.True, "the linger ended the close");
+        Assert.That(telemetry.Events(4), Is.Empty, "no GoAwayReceived after the end");
+        Assert.That(telemetry.Logs.GetSnapshot().Select(r => r.Id.Name).Last(), Is.EqualTo("SessionEnded"), "the end is the last word");
+        Assert.That(session.Statistics.FramesReceived, Is.EqualTo(before.FramesReceived), "and the frame is not counted");
+    }
 }

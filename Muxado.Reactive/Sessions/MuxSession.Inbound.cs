@@ -25,6 +25,13 @@ public sealed partial class MuxSession
             SessionFault? fault;
             using (session.Lock.Enter())
             {
+                if (session._end is not null)
+                {
+                    // Read while the transport lingers for our GOAWAY to leave: the session has ended and ignores it, so it
+                    // is neither logged nor counted (a peer's GOAWAY answering our FIN would otherwise be logged after the
+                    // end, or, racing the end's log line, before it).
+                    return;
+                }
                 session.Telemetry.FrameReceivedLocked(value);
                 fault = session.Core.Receive(value, session.NowTicks);
                 if (fault is not null)
