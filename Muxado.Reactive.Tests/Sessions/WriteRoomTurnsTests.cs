@@ -248,4 +248,33 @@ public class WriteRoomTurnsTests
         Assert.That(data.Take(requestAt).Where(f => f.StreamId == framed.Id).Sum(f => (long)f.Length), Is.LessThanOrEqualTo(WriteRoomTurns.ShortWriteBytes),
             "the stream ahead of it in the short list took a short piece's room, not a bulk turn's");
     }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_short_write_cut_short_by_the_room_keeps_its_place_at_the_head_of_the_short_list(bool queueing)
+    {
+        // With a queue of 1 KiB, room comes about 600 bytes at a time, so a request of 1000 bytes is served in two
+        // pieces. It was sent to the back of the bulk list after the first, as if it were writing more than a short
+        // piece, and its last 400 bytes waited for a turn of each of the eight bulk streams.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, KiB);
+        var bulk = Enumerable.Range(0, 8).Select(_ => queue.Session.Open()).ToList();
+        var bulkWrites = bulk.Select(s => s.WriteAsync(new byte[8 * KiB]).AsTask()).ToList();
+        var request = queue.Session.Open();
+        var requestWrite = request.WriteAsync(new byte[1000]).AsTask();
+        var all = bulkWrites.Append(requestWrite).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(all.Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        queue.Link.BytesPerSecond = 16 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(all.Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int first = data.FindIndex(f => f.StreamId == request.Id);
+        int last = data.FindLastIndex(f => f.StreamId == request.Id);
+        Assert.That(last, Is.GreaterThan(first), "the request went out in more than one piece, as the room came");
+        Assert.That(data.Take(last).Where(f => f.StreamId != request.Id).Sum(f => (long)f.Length), Is.Zero,
+            "no bulk stream's bytes went out before the request's last");
+    }
 }
