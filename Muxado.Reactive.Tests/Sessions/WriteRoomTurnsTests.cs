@@ -1,5 +1,6 @@
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Testing;
+using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
@@ -276,5 +277,58 @@ public class WriteRoomTurnsTests
         Assert.That(last, Is.GreaterThan(first), "the request went out in more than one piece, as the room came");
         Assert.That(data.Take(last).Where(f => f.StreamId != request.Id).Sum(f => (long)f.Length), Is.Zero,
             "no bulk stream's bytes went out before the request's last");
+    }
+
+    /// <summary>
+    /// A user's transport that reports a backlog of 1 MiB it never writes, and whose <c>OnNext</c> throws once
+    /// <see cref="Broken"/> is set (a socket that died with bytes still queued).
+    /// </summary>
+    private sealed class BrokenBackloggedTransport : FrameTransport
+    {
+        private readonly System.Reactive.Subjects.Subject<Frame> _peer = new();
+
+        public bool Broken { get; set; }
+
+        public override IObservable<Frame> Inbound => _peer;
+
+        public override IObserver<Frame> Outbound => System.Reactive.Observer.Create<Frame>(_ =>
+        {
+            if (Broken)
+            {
+                throw new IOException("the connection was reset");
+            }
+        });
+
+        public override long PendingWriteBytes => 1024 * KiB;
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
+            new(Task.Delay(Timeout.Infinite, cancellationToken));
+    }
+
+    [Test]
+    public void A_user_transport_that_fails_while_streams_wait_for_room_ends_the_session_and_fails_their_writes()
+    {
+        // The outbox stops when the transport throws, and fires the session's watch. The session found no room (the
+        // transport still reports its backlog), asked for a watch again, was told the output is closed, and looked again
+        // at once, and again, each look inside the last one's release of the lock: the stack overflowed before the
+        // session could hear that the transport failed.
+        using var inline = new InlineContinuations();
+        var scheduler = new BoundedTestScheduler();
+        var transport = new BrokenBackloggedTransport();
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false });
+        var first = session.Open();
+        Assert.That(first.WriteAsync(new byte[KiB]).AsTask().IsCompletedSuccessfully, Is.True, "the first write fitted");
+        var waiting = session.Open().WriteAsync(new byte[KiB]).AsTask();
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
+        Assert.That(waiting.IsCompleted, Is.False, "the second waits for room behind the transport's backlog");
+
+        transport.Broken = true;
+        first.Reset(); // a frame for the transport, which throws
+        scheduler.RunTo(TimeSpan.FromSeconds(2).Ticks);
+
+        Assert.That(session.Completion.IsCompleted, Is.True, "the session ended");
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.InternalError));
+        Assert.That(waiting.IsFaulted && waiting.Exception!.InnerException is MuxadoSessionException, Is.True,
+            () => $"the waiting write failed with the session's end ({waiting.Status})");
     }
 }
