@@ -11,12 +11,12 @@ namespace Muxado.Reactive;
 /// rather than for a turn of each of them. A short turn is <see cref="ShortWriteBytes"/>, room for the short piece; a
 /// short stream that still needs room after its whole turn moves to the back of the bulk list: it is writing more than
 /// a short piece and takes turns like the others.</para>
-/// <para>The short list cannot starve the bulk list: it gets <see cref="TurnBytes"/> of room (counted across wake-ups,
+/// <para>A short piece that the room cuts short stays at the head of the short list, and goes on first at the next
+/// room. The short list cannot starve the bulk list: it gets <see cref="TurnBytes"/> of room (counted across wake-ups,
 /// which may each bring less; the piece that begins in it may end past it), then a bulk stream gets its turn, then the
-/// short list again, and so on. A short piece that the room cuts short stays at the head of the short list. (A
-/// short writer whose piece did not fit in the short list's turn then takes turns in the bulk list like any stream with
-/// more to write; with 200 streams of 1 KiB pieces beside one bulk stream, the bulk stream got 256 KiB out while 256 KiB
-/// of short pieces went, against none until they had all gone, 3.2 MB, when short writes always went first.)</para>
+/// short list again, and so on. (With 200 streams of 1 KiB pieces beside one bulk stream, the bulk stream got its
+/// 256 KiB out while 256 KiB of short pieces went, against none until they had all gone, 3.2 MB, when short writes
+/// always went first.)</para>
 /// <para>While another stream waits, a turn is at most <see cref="TurnBytes"/>, so a stream that starts waiting behind
 /// many bulk streams waits for a quantum of each, not for all the room of each; a stream alone keeps whole turns, so
 /// its frames stay full size.</para>
