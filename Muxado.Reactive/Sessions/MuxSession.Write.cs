@@ -83,12 +83,15 @@ public sealed partial class MuxSession
             return;
         }
         // The callback may come on the transport's writer, synchronously: it only takes the lock, never runs user code.
+        // (Marked watched first: a callback that ran before WatchSpaceLocked returned must leave the mark cleared.)
+        _roomWatched = true;
         long threshold = Options.MaxWriteQueueBytes / 2;
         if (_output.WatchSpaceLocked(threshold, _onRoomFreed ??= OnRoomFreed))
         {
-            _roomWatched = true;
+            return;
         }
-        else if (_output.PendingBytes <= threshold)
+        _roomWatched = false;
+        if (_output.PendingBytes <= threshold)
         {
             LookAtRoomLaterLocked(); // already there: pump after this section, not re-entrantly
         }
