@@ -7,7 +7,9 @@ namespace Muxado.Reactive.Tests.Sessions;
 /// <summary>
 /// Who gets room in the write queue while streams wait for it (<see cref="WriteRoomTurns"/>): the order of waiting, the
 /// short list's place, and its bound beside bulk streams, in the cases a single wake-up does not show (a small queue,
-/// a wake-up that brings no room). Virtual time over a <see cref="ThrottledLink"/> sink, as in <see cref="WriteProgressTests"/>.
+/// a wake-up that brings no room, waits that were cancelled); and how the session is woken for room (one watch on the
+/// transport at a time, none on a transport that failed). Virtual time, mostly over a <see cref="ThrottledLink"/> sink,
+/// as in <see cref="WriteProgressTests"/>.
 /// </summary>
 public class WriteRoomTurnsTests
 {
