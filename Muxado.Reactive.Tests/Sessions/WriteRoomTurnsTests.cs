@@ -1,12 +1,15 @@
 using Muxado.Reactive.Frames;
 using Muxado.Reactive.Testing;
+using Muxado.Reactive.Transports;
 
 namespace Muxado.Reactive.Tests.Sessions;
 
 /// <summary>
 /// Who gets room in the write queue while streams wait for it (<see cref="WriteRoomTurns"/>): the order of waiting, the
 /// short list's place, and its bound beside bulk streams, in the cases a single wake-up does not show (a small queue,
-/// a wake-up that brings no room). Virtual time over a <see cref="ThrottledLink"/> sink, as in <see cref="WriteProgressTests"/>.
+/// a wake-up that brings no room, waits that were cancelled); and how the session is woken for room (one watch on the
+/// transport at a time, none on a transport that failed). Virtual time, mostly over a <see cref="ThrottledLink"/> sink,
+/// as in <see cref="WriteProgressTests"/>.
 /// </summary>
 public class WriteRoomTurnsTests
 {
@@ -247,5 +250,87 @@ public class WriteRoomTurnsTests
         Assert.That(data.Take(requestAt).Where(f => f.StreamId != framed.Id).Sum(f => (long)f.Length), Is.Zero, "no bulk turn came before the request");
         Assert.That(data.Take(requestAt).Where(f => f.StreamId == framed.Id).Sum(f => (long)f.Length), Is.LessThanOrEqualTo(WriteRoomTurns.ShortWriteBytes),
             "the stream ahead of it in the short list took a short piece's room, not a bulk turn's");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_short_write_cut_short_by_the_room_keeps_its_place_at_the_head_of_the_short_list(bool queueing)
+    {
+        // With a queue of 1 KiB, room comes about 600 bytes at a time, so a request of 1000 bytes is served in two
+        // pieces. It was sent to the back of the bulk list after the first, as if it were writing more than a short
+        // piece, and its last 400 bytes waited for a turn of each of the eight bulk streams.
+        using var inline = new InlineContinuations();
+        var queue = new FullQueue(queueing, KiB);
+        var bulk = Enumerable.Range(0, 8).Select(_ => queue.Session.Open()).ToList();
+        var bulkWrites = bulk.Select(s => s.WriteAsync(new byte[8 * KiB]).AsTask()).ToList();
+        var request = queue.Session.Open();
+        var requestWrite = request.WriteAsync(new byte[1000]).AsTask();
+        var all = bulkWrites.Append(requestWrite).ToList();
+        queue.RunTo(TimeSpan.FromSeconds(1));
+        Assert.That(all.Where(w => w.IsCompleted), Is.Empty, "everyone waits for room");
+
+        queue.Link.BytesPerSecond = 16 * KiB;
+        queue.RunTo(TimeSpan.FromSeconds(30));
+
+        Assert.That(all.Where(w => !w.IsCompletedSuccessfully), Is.Empty, "every write completed");
+        var data = queue.Data();
+        int first = data.FindIndex(f => f.StreamId == request.Id);
+        int last = data.FindLastIndex(f => f.StreamId == request.Id);
+        Assert.That(last, Is.GreaterThan(first), "the request went out in more than one piece, as the room came");
+        Assert.That(data.Take(last).Where(f => f.StreamId != request.Id).Sum(f => (long)f.Length), Is.Zero,
+            "no bulk stream's bytes went out before the request's last");
+    }
+
+    /// <summary>
+    /// A user's transport that reports a backlog of 1 MiB it never writes, and whose <c>OnNext</c> throws once
+    /// <see cref="Broken"/> is set (a socket that died with bytes still queued).
+    /// </summary>
+    private sealed class BrokenBackloggedTransport : FrameTransport
+    {
+        private readonly System.Reactive.Subjects.Subject<Frame> _peer = new();
+
+        public bool Broken { get; set; }
+
+        public override IObservable<Frame> Inbound => _peer;
+
+        public override IObserver<Frame> Outbound => System.Reactive.Observer.Create<Frame>(_ =>
+        {
+            if (Broken)
+            {
+                throw new IOException("the connection was reset");
+            }
+        });
+
+        public override long PendingWriteBytes => 1024 * KiB;
+
+        public override ValueTask WaitForWriteSpaceAsync(long threshold, CancellationToken cancellationToken = default) =>
+            new(Task.Delay(Timeout.Infinite, cancellationToken));
+    }
+
+    [Test]
+    public void A_user_transport_that_fails_while_streams_wait_for_room_ends_the_session_and_fails_their_writes()
+    {
+        // The outbox stops when the transport throws, and fires the session's watch. The session found no room (the
+        // transport still reports its backlog), asked for a watch again, was told the output is closed, and looked again
+        // at once, and again, each look inside the last one's release of the lock: the stack overflowed before the
+        // session could hear that the transport failed.
+        using var inline = new InlineContinuations();
+        var scheduler = new BoundedTestScheduler();
+        var transport = new BrokenBackloggedTransport();
+        var session = MuxSession.Client(transport, new MuxSessionOptions { Scheduler = scheduler, OpenWithEmptySyn = false });
+        var first = session.Open();
+        Assert.That(first.WriteAsync(new byte[KiB]).AsTask().IsCompletedSuccessfully, Is.True, "the first write fitted");
+        var waiting = session.Open().WriteAsync(new byte[KiB]).AsTask();
+        scheduler.RunTo(TimeSpan.FromSeconds(1).Ticks);
+        Assert.That(waiting.IsCompleted, Is.False, "the second waits for room behind the transport's backlog");
+
+        transport.Broken = true;
+        first.Reset(); // a frame for the transport, which throws
+        scheduler.RunTo(TimeSpan.FromSeconds(2).Ticks);
+
+        Assert.That(session.Completion.IsCompleted, Is.True, "the session ended");
+        Assert.That(session.Completion.Result.LocalError, Is.EqualTo(ErrorCode.InternalError));
+        Assert.That(waiting.IsFaulted && waiting.Exception!.InnerException is MuxadoSessionException, Is.True,
+            () => $"the waiting write failed with the session's end ({waiting.Status})");
     }
 }

@@ -83,14 +83,21 @@ public sealed partial class MuxSession
             return;
         }
         // The callback may come on the transport's writer, synchronously: it only takes the lock, never runs user code.
-        if (_output.WatchSpaceLocked(Options.MaxWriteQueueBytes / 2, _onRoomFreed ??= OnRoomFreed))
+        // (Marked watched first: a callback that ran before WatchSpaceLocked returned must leave the mark cleared.)
+        _roomWatched = true;
+        long threshold = Options.MaxWriteQueueBytes / 2;
+        if (_output.WatchSpaceLocked(threshold, _onRoomFreed ??= OnRoomFreed))
         {
-            _roomWatched = true;
+            return;
         }
-        else
+        _roomWatched = false;
+        if (_output.PendingBytes <= threshold)
         {
             LookAtRoomLaterLocked(); // already there: pump after this section, not re-entrantly
         }
+        // Else the output is closed with a backlog it will never write (a user's transport that threw): no room will
+        // come, and looking again at once would look for ever, each look inside the last one's release of the lock. The
+        // session is ending (or its write watchdog ends it), and its end fails the writes that wait.
     }
 
     /// <summary>The head of the room queue may not need room any more: look again after this section. Under the lock.</summary>

@@ -8,14 +8,15 @@ namespace Muxado.Reactive;
 /// <para>Two lists, as a fair queue's "new" and "old" flows: a stream that starts waiting with a short write (at most
 /// <see cref="ShortWriteBytes"/>: a request, a reply, a heartbeat echo) joins the short list; any other joins the bulk
 /// list. When room comes, the short list is served first, so a request beside 32 bulk streams waits for the next room
-/// rather than for a turn of each of them. A short turn is at most <see cref="ShortWriteBytes"/>, room for the short
-/// piece; a short stream that still needs room after it moves to the back of the bulk list: it is writing more than a
-/// short piece and takes turns like the others.</para>
-/// <para>The short list cannot starve the bulk list: it gets at most <see cref="TurnBytes"/> of room (counted across
-/// wake-ups, which may each bring less), then a bulk stream gets its turn, then the short list again, and so on. (A
-/// short writer whose piece did not fit in the short list's turn then takes turns in the bulk list like any stream with
-/// more to write; with 200 streams of 1 KiB pieces beside one bulk stream, the bulk stream got 256 KiB out while about
-/// 400 KB of short pieces went, against none until they had all gone, 3.2 MB, when short writes always went first.)</para>
+/// rather than for a turn of each of them. A short turn is <see cref="ShortWriteBytes"/>, room for the short piece; a
+/// short stream that still needs room after its whole turn moves to the back of the bulk list: it is writing more than
+/// a short piece and takes turns like the others.</para>
+/// <para>A short piece that the room cuts short stays at the head of the short list, and goes on first at the next
+/// room. The short list cannot starve the bulk list: it gets <see cref="TurnBytes"/> of room (counted across wake-ups,
+/// which may each bring less; the piece that begins in it may end past it), then a bulk stream gets its turn, then the
+/// short list again, and so on. (With 200 streams of 1 KiB pieces beside one bulk stream, the bulk stream got its
+/// 256 KiB out while 256 KiB of short pieces went, against none until they had all gone, 3.2 MB, when short writes
+/// always went first.)</para>
 /// <para>While another stream waits, a turn is at most <see cref="TurnBytes"/>, so a stream that starts waiting behind
 /// many bulk streams waits for a quantum of each, not for all the room of each; a stream alone keeps whole turns, so
 /// its frames stay full size.</para>
@@ -98,7 +99,8 @@ internal sealed class WriteRoomTurns
             _inTurn = head;
             // A short turn is for the short piece the stream joined the list with: writes queued behind it (a body after
             // its header), or a longer one that took the place of a cancelled piece, wait for the stream's bulk turns.
-            _turnLeft = fromShort ? Math.Min(_shortBudget, ShortWriteBytes) : TurnBytes;
+            // It is not cut to what is left of the budget: a piece begun within the budget is finished in its turn.
+            _turnLeft = fromShort ? ShortWriteBytes : TurnBytes;
             int turn = _turnLeft;
             try
             {
@@ -128,6 +130,11 @@ internal sealed class WriteRoomTurns
                     _shortBudget = TurnBytes; // nobody waits: the next streams to wait start afresh
                 }
                 continue;
+            }
+            if (fromShort && _turnLeft > 0)
+            {
+                // Stopped by the room, not by its turn: the rest of its piece goes first when room comes again.
+                return;
             }
             // Still writing: to the back of the bulk list (a short stream that needs more than its turn is a bulk one).
             queue.Dequeue();
