@@ -28,12 +28,12 @@ public sealed partial class MuxSession
 
     /// <summary>
     /// Bytes of DATA <paramref name="stream"/> may queue now: free room when nobody waits for room; while streams wait,
-    /// room goes only through <see cref="PumpRoomQueueLocked"/>, to the stream in its turn (a stream pumped for another
+    /// room goes only through <see cref="ServeRoomLocked"/>, to the stream in its turn (a stream pumped for another
     /// reason, its window opening, waits for its turn like the others). Under the lock.
     /// </summary>
     internal int WriteRoomLocked(MuxStream stream)
     {
-        long free = Options.MaxWriteQueueBytes - _output.PendingBytes;
+        long free = FreeRoomLocked;
         if (_roomTurns is not null)
         {
             free = _roomTurns.RoomFor(stream, free);
@@ -72,8 +72,8 @@ public sealed partial class MuxSession
         }
     }
 
-    /// <summary>Room came: the streams waiting for it write in their turns until it is used up. Under the lock.</summary>
-    private void PumpRoomQueueLocked() => _roomTurns?.Serve(_roomLeft ??= () => Options.MaxWriteQueueBytes - _output.PendingBytes);
+    /// <summary>Room in the write queue below <see cref="MuxSessionOptions.MaxWriteQueueBytes"/>, whoever may take it. Under the lock.</summary>
+    private long FreeRoomLocked => Options.MaxWriteQueueBytes - _output.PendingBytes;
 
     /// <summary>Asks the output to say when the queue is half empty (one watch at a time). Under the lock.</summary>
     private void WatchRoomLocked()
@@ -139,10 +139,13 @@ public sealed partial class MuxSession
         }
     }
 
-    /// <summary>Serves the turns, then watches the queue while streams still wait. Under the lock.</summary>
+    /// <summary>
+    /// Room came: the streams waiting for it write in their turns until it is used up; then the queue is watched while
+    /// streams still wait. Under the lock.
+    /// </summary>
     private void ServeRoomLocked()
     {
-        PumpRoomQueueLocked();
+        _roomTurns?.Serve(_roomLeft ??= () => FreeRoomLocked);
         if (_roomTurns is { AnyWaiting: true })
         {
             WatchRoomLocked();

@@ -39,7 +39,9 @@ internal sealed class WriteRoomTurns
     private int _shortBudget = TurnBytes;
 
     /// <summary>True while any stream waits for room.</summary>
-    public bool AnyWaiting => _short.Count + _bulk.Count > 0;
+    public bool AnyWaiting => Waiting > 0;
+
+    private int Waiting => _short.Count + _bulk.Count;
 
     /// <summary>
     /// Of <paramref name="free"/> bytes of room, what <paramref name="stream"/> may take now: all of it when nobody waits,
@@ -55,7 +57,7 @@ internal sealed class WriteRoomTurns
         {
             return 0;
         }
-        return _short.Count + _bulk.Count > 1 ? Math.Min(free, _turnLeft) : free;
+        return Waiting > 1 ? Math.Min(free, _turnLeft) : free;
     }
 
     /// <summary><paramref name="bytes"/> of room were taken; counted against the turn being served.</summary>
