@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Muxado.Reactive.Benchmarks.Compare.Adapters;
 
 namespace Muxado.Reactive.Benchmarks;
 
@@ -11,7 +12,8 @@ namespace Muxado.Reactive.Benchmarks;
 /// collection, the working set, and how long the connections took. Each pair holds two sockets: N is bounded by the
 /// process's file-descriptor limit (about half of <c>ulimit -n</c>).
 /// <c>sessions N --clients-elsewhere</c> runs the clients in a child process instead, so this process holds only the
-/// N server sessions (one socket each): the figures are then per server session.
+/// N server sessions (one socket each; the clients are <see cref="SessionEnds.StartClients"/>'s): the figures are then per
+/// server session.
 /// </summary>
 internal static class IdleSessionsCommand
 {
@@ -53,28 +55,14 @@ internal static class IdleSessionsCommand
         return listener.LiveSessions == 0 ? 0 : 1;
     }
 
-    /// <summary>The server ends here, the client ends in a child process (<see cref="RunClientsAsync"/>).</summary>
+    /// <summary>The server ends here, the client ends in a child process (<see cref="SessionEnds.StartClients"/>).</summary>
     private static async Task<int> RunServerOnlyAsync(int n)
     {
         await using var listener = MuxListener.Start(new IPEndPoint(IPAddress.Loopback, 0), new MuxListenerOptions { Backlog = 4096 });
         var servers = new List<MuxSession>(n);
         long before = GC.GetTotalMemory(forceFullCollection: true);
         var elapsed = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        };
-        // This program again: through the dotnet host with the assembly, or as its own apphost.
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(IdleSessionsCommand).Assembly.Location);
-        }
-        foreach (var arg in new[] { "sessions-client", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture), n.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var clients = Process.Start(start)!;
+        using var clients = SessionEnds.StartClients(Impl.Muxado, listener.LocalEndPoint.Port, n);
         for (int i = 0; i < n; i++)
         {
             servers.Add(await listener.AcceptAsync().WaitAsync(TimeSpan.FromMinutes(5)).ConfigureAwait(false));
@@ -89,22 +77,5 @@ internal static class IdleSessionsCommand
         await clients.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
         await listener.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         return listener.LiveSessions == 0 && clients.ExitCode == 0 ? 0 : 1;
-    }
-
-    /// <summary><c>sessions-client PORT N</c>: connects N client sessions to 127.0.0.1:PORT, holds them until stdin closes.</summary>
-    public static async Task<int> RunClientsAsync(string[] args)
-    {
-        int port = int.Parse(args[0], CultureInfo.InvariantCulture);
-        int n = int.Parse(args[1], CultureInfo.InvariantCulture);
-        var clients = new List<MuxSession>(n);
-        for (int i = 0; i < n; i++)
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).ConfigureAwait(false);
-            clients.Add(MuxSession.Create(socket, SessionRole.Client));
-        }
-        await Console.In.ReadToEndAsync().ConfigureAwait(false);
-        await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask())).ConfigureAwait(false);
-        return 0;
     }
 }

@@ -12,10 +12,6 @@ if (args.Length > 0 && args[0] == "session-clients")
 {
     return await Muxado.Reactive.Benchmarks.Compare.Adapters.SessionEnds.RunClientsAsync(args[1..]).ConfigureAwait(false);
 }
-if (args.Length > 0 && args[0] == "sessions-client")
-{
-    return await Muxado.Reactive.Benchmarks.IdleSessionsCommand.RunClientsAsync(args[1..]).ConfigureAwait(false);
-}
 if (args.Length > 0 && args[0] == "sessions")
 {
     return await Muxado.Reactive.Benchmarks.IdleSessionsCommand.RunAsync(args[1..]).ConfigureAwait(false);
